@@ -1,0 +1,334 @@
+import type { Transaction } from 'kysely';
+import type { BlobStore } from '../blobs/blob-store.ts';
+import type { RunEventsRepository } from '../db/run-events-repository.ts';
+import type { ImageRow, RunsRepository } from '../db/runs-repository.ts';
+import type { Database, RunRow, RunUpdate } from '../db/schema.ts';
+import type { EngineRegistry } from '../engines/registry.ts';
+import type { RunQueue } from '../queue/run-queue.ts';
+import { newRunId, randomToken } from './ids.ts';
+import { compareNames, uniqueName } from './image-names.ts';
+import { badRequest, conflict, notFound, tooLarge, unprocessable } from './problem.ts';
+import { ACTIVE_STATUSES, isTerminal, type RunStatus, type RunView } from './run-model.ts';
+import { toRunView } from './run-view.ts';
+
+export interface RunLimits {
+  maxImages: number;
+  maxFileBytes: number;
+  maxRunBytes: number;
+}
+
+/** An uploaded file already written to a temporary path and recognised as an image. */
+export interface StagedImage {
+  originalName: string;
+  safeName: string;
+  path: string;
+  bytes: number;
+  contentType: string;
+}
+
+export interface CreateRunInput {
+  settings?: Record<string, unknown> | undefined;
+  engine?: string | undefined;
+  webhookUrl?: string | undefined;
+  owner?: string | null;
+}
+
+export interface ListRunsInput {
+  status?: RunStatus[];
+  engine?: string;
+  owner?: string | null;
+  limit: number;
+  offset: number;
+}
+
+const EMPTY_ARTIFACTS = JSON.stringify({ available: {}, unavailable: {} });
+
+/** Everything a client can do to a run. Each state change is one transaction plus an event. */
+export class RunsService {
+  readonly #runs: RunsRepository;
+  readonly #events: RunEventsRepository;
+  readonly #blobs: BlobStore;
+  readonly #queue: RunQueue;
+  readonly #engines: EngineRegistry;
+  readonly #limits: RunLimits;
+
+  constructor(deps: {
+    runs: RunsRepository;
+    events: RunEventsRepository;
+    blobs: BlobStore;
+    queue: RunQueue;
+    engines: EngineRegistry;
+    limits: RunLimits;
+  }) {
+    this.#runs = deps.runs;
+    this.#events = deps.events;
+    this.#blobs = deps.blobs;
+    this.#queue = deps.queue;
+    this.#engines = deps.engines;
+    this.#limits = deps.limits;
+  }
+
+  get limits(): RunLimits {
+    return this.#limits;
+  }
+
+  validateSettings(engineId: string | undefined, settings: Record<string, unknown> | undefined) {
+    const engine = this.#engines.get(engineId);
+    const parsed = engine.settings.safeParse(settings ?? {});
+    if (!parsed.success) {
+      throw badRequest(`Invalid settings for engine "${engine.id}"`, {
+        errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
+    }
+    return { engine, settings: parsed.data as Record<string, unknown> };
+  }
+
+  async create(input: CreateRunInput): Promise<RunView> {
+    const { engine, settings } = this.validateSettings(input.engine, input.settings);
+    const id = newRunId();
+    await this.#runs.transaction(async (trx) => {
+      await this.#runs.insert(
+        {
+          id,
+          owner: input.owner ?? null,
+          engine: engine.id,
+          status: 'queued',
+          stage: null,
+          message: null,
+          settings: JSON.stringify(settings),
+          webhook_url: input.webhookUrl ?? null,
+          parent_run_id: null,
+          error: null,
+          error_hint: null,
+          job_token: null,
+          artifacts: EMPTY_ARTIFACTS,
+          requested_at: new Date(),
+          updated_at: new Date(),
+        },
+        trx,
+      );
+      await this.#events.append(id, 'status', { status: 'queued', engine: engine.id }, trx);
+    });
+    return this.afterChange(id);
+  }
+
+  async get(id: string, owner?: string | null): Promise<RunView> {
+    const row = await this.findOwned(id, owner);
+    return this.view(row);
+  }
+
+  async list(input: ListRunsInput): Promise<{ runs: RunView[]; total: number }> {
+    const { rows, total } = await this.#runs.list(input);
+    const images = await this.#runs.imageNames(rows.map((r) => r.id));
+    const runs = await Promise.all(rows.map((row) => this.view(row, images.get(row.id) ?? [])));
+    return { runs, total };
+  }
+
+  /** What the run already holds, so an upload can stop as soon as it would cross a limit. */
+  async uploadAllowance(id: string, owner?: string | null) {
+    const row = await this.findOwned(id, owner);
+    this.assertAcceptsImages(row);
+    const images = await this.#runs.images(id);
+    const engine = this.#engines.get(row.engine);
+    const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
+    return {
+      images: maxImages - images.length,
+      bytes: this.#limits.maxRunBytes - images.reduce((sum, i) => sum + i.bytes, 0),
+      maxImages,
+    };
+  }
+
+  /**
+   * Adds staged files to the run, all or nothing: names are made unique, files move into the
+   * run's storage, rows are inserted, and any failure removes what was moved.
+   */
+  async addImages(id: string, staged: StagedImage[], owner?: string | null): Promise<RunView & { stored: { original: string; stored: string }[] }> {
+    if (!staged.length) throw badRequest('No image files in the upload: send one or more files as multipart/form-data');
+    const moved: string[] = [];
+    const stored: { original: string; stored: string }[] = [];
+    try {
+      await this.#runs.transaction(async (trx) => {
+        const row = await this.lockOwned(id, owner, trx);
+        this.assertAcceptsImages(row);
+        const existing = await this.#runs.images(id, trx);
+        const engine = this.#engines.get(row.engine);
+        const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
+        if (existing.length + staged.length > maxImages) {
+          throw unprocessable(
+            `Too many images: the run has ${existing.length} and this upload adds ${staged.length}, over the limit of ${maxImages} per run`,
+            { limit: 'maxImages', value: maxImages },
+          );
+        }
+        const totalBytes = [...existing, ...staged].reduce((sum, i) => sum + i.bytes, 0);
+        if (totalBytes > this.#limits.maxRunBytes) {
+          throw tooLarge(`The run's images would total ${totalBytes} bytes, over the limit of ${this.#limits.maxRunBytes} per run`, {
+            limit: 'maxRunBytes',
+            value: this.#limits.maxRunBytes,
+          });
+        }
+        const taken = new Set(existing.map((i) => i.name));
+        const rows: ImageRow[] = [];
+        for (const file of staged) {
+          const name = uniqueName(file.safeName, taken);
+          taken.add(name);
+          await this.#blobs.putFile(id, `images/${name}`, file.path);
+          moved.push(name);
+          rows.push({ name, bytes: file.bytes, contentType: file.contentType });
+          stored.push({ original: file.originalName, stored: name });
+        }
+        await this.#runs.addImages(id, rows, trx);
+        if (row.status !== 'uploading') await this.setStatus(row, { status: 'uploading' }, trx);
+        await this.#events.append(id, 'log', { lines: stored.map((s) => `stored image ${s.stored}`) }, trx);
+      });
+    } catch (error) {
+      await Promise.all(moved.map((name) => this.#blobs.remove(id, `images/${name}`)));
+      throw error;
+    }
+    return { ...(await this.afterChange(id)), stored };
+  }
+
+  /** Queues the run for its engine. */
+  async process(id: string, owner?: string | null): Promise<RunView> {
+    await this.#runs.transaction(async (trx) => {
+      const row = await this.lockOwned(id, owner, trx);
+      if (ACTIVE_STATUSES.includes(row.status) || (row.status === 'uploading' && row.job_token)) {
+        throw conflict(`Run ${id} is already processing`, { status: row.status });
+      }
+      if (isTerminal(row.status)) {
+        throw conflict(`Run ${id} has already ${row.status}; use POST /api/runs/${id}/rerun to run it again`, {
+          status: row.status,
+        });
+      }
+      const images = await this.#runs.images(id, trx);
+      const engine = this.#engines.get(row.engine);
+      if (!images.length) throw unprocessable(`Run ${id} has no images: upload some with POST /api/runs/${id}/images first`);
+      if (images.length < engine.limits.minImages) {
+        throw unprocessable(
+          `Engine "${engine.id}" needs at least ${engine.limits.minImages} images; run ${id} has ${images.length}`,
+          { limit: 'minImages', value: engine.limits.minImages },
+        );
+      }
+      await this.queueForWork(row, trx, { message: 'waiting for a worker' });
+    });
+    return this.afterChange(id);
+  }
+
+  async cancel(id: string, owner?: string | null, reason = 'canceled by request'): Promise<RunView> {
+    await this.#runs.transaction(async (trx) => {
+      const row = await this.lockOwned(id, owner, trx);
+      if (isTerminal(row.status)) throw conflict(`Run ${id} has already ${row.status}`, { status: row.status });
+      await this.setStatus(row, { status: 'canceled', message: reason, job_token: null, finished_at: new Date() }, trx);
+    });
+    return this.afterChange(id);
+  }
+
+  async delete(id: string, owner?: string | null): Promise<void> {
+    const row = await this.findOwned(id, owner);
+    if (!isTerminal(row.status)) await this.cancel(id, owner, 'deleted').catch(() => {});
+    await this.#runs.delete(id);
+    await this.#blobs.deleteRun(id);
+  }
+
+  /** A new run on the same images with changed settings, queued at once. */
+  async rerun(id: string, settings: Record<string, unknown> | undefined, owner?: string | null, engineId?: string): Promise<RunView> {
+    const parent = await this.findOwned(id, owner);
+    const images = await this.#runs.images(id);
+    if (!images.length) throw unprocessable(`Run ${id} has no images to rerun`);
+    const sameEngine = !engineId || engineId === parent.engine;
+    const merged = sameEngine ? { ...parent.settings, ...settings } : settings;
+    const { engine, settings: validated } = this.validateSettings(engineId ?? parent.engine, merged);
+    const childId = newRunId();
+    await Promise.all(images.map((image) => this.#blobs.copy(id, childId, `images/${image.name}`)));
+    try {
+      await this.#runs.transaction(async (trx) => {
+        await this.#runs.insert(
+          {
+            id: childId,
+            owner: parent.owner,
+            engine: engine.id,
+            status: 'uploading',
+            stage: null,
+            message: null,
+            settings: JSON.stringify(validated),
+            webhook_url: parent.webhook_url,
+            parent_run_id: id,
+            error: null,
+            error_hint: null,
+            job_token: null,
+            artifacts: EMPTY_ARTIFACTS,
+            requested_at: new Date(),
+            updated_at: new Date(),
+          },
+          trx,
+        );
+        await this.#runs.addImages(childId, images, trx);
+        await this.#events.append(childId, 'status', { status: 'uploading', parentRunId: id }, trx);
+        const child = await this.#runs.findForUpdate(childId, trx);
+        if (!child) throw new Error('rerun: new run vanished');
+        await this.queueForWork(child, trx, { message: `rerun of ${id}` });
+      });
+    } catch (error) {
+      await this.#blobs.deleteRun(childId);
+      throw error;
+    }
+    return this.afterChange(childId);
+  }
+
+  /** Puts a run in the engine's queue under a fresh job token (stale jobs then do nothing). */
+  async queueForWork(row: RunRow, trx: Transaction<Database>, options: { message: string; delayMs?: number }) {
+    const token = randomToken(12);
+    await this.setStatus(
+      row,
+      { status: 'processing', stage: 'waiting', progress: 0, message: options.message, queued_at: new Date(), job_token: token },
+      trx,
+    );
+    await this.#queue.enqueue(row.engine, { runId: row.id, token }, { trx, ...(options.delayMs && { delayMs: options.delayMs }) });
+  }
+
+  /** Updates the row and records the change as a status event, in the caller's transaction. */
+  async setStatus(row: RunRow, changes: RunUpdate & { status: RunStatus }, trx: Transaction<Database>) {
+    await this.#runs.update(row.id, changes, trx);
+    const event: Record<string, unknown> = { status: changes.status };
+    for (const key of ['stage', 'message', 'error', 'error_hint'] as const) {
+      if (changes[key] !== undefined) event[key === 'error_hint' ? 'errorHint' : key] = changes[key];
+    }
+    await this.#events.append(row.id, 'status', event, trx);
+  }
+
+  /** After a committed change: the manifest on disk mirrors the database. */
+  async afterChange(id: string): Promise<RunView> {
+    const row = await this.#runs.find(id);
+    if (!row) throw notFound('Run', id);
+    const view = await this.view(row);
+    await this.#blobs.writeJson(id, 'metadata.json', view);
+    return view;
+  }
+
+  async view(row: RunRow, images?: string[]): Promise<RunView> {
+    const names = images ?? (await this.#runs.images(row.id)).map((i) => i.name).sort(compareNames);
+    const waiting = row.status === 'processing' && row.stage === 'waiting';
+    return toRunView(row, names, waiting ? await this.#runs.queuePosition(row) : null);
+  }
+
+  async findOwned(id: string, owner?: string | null): Promise<RunRow> {
+    const row = await this.#runs.find(id);
+    if (!row || (owner && row.owner !== owner)) throw notFound('Run', id);
+    return row;
+  }
+
+  private async lockOwned(id: string, owner: string | null | undefined, trx: Transaction<Database>): Promise<RunRow> {
+    const row = await this.#runs.findForUpdate(id, trx);
+    if (!row || (owner && row.owner !== owner)) throw notFound('Run', id);
+    return row;
+  }
+
+  private assertAcceptsImages(row: RunRow) {
+    if (row.status !== 'queued' && row.status !== 'uploading') {
+      throw conflict(`Run ${row.id} is ${row.status}; images can only be added before processing starts`, {
+        status: row.status,
+      });
+    }
+    if (row.job_token) throw conflict(`Run ${row.id} is already processing`, { status: row.status });
+  }
+}
+

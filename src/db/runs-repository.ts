@@ -1,0 +1,129 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { RunStatus } from '../core/run-model.ts';
+import type { Database, NewRunRow, RunRow, RunUpdate } from './schema.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface RunListFilter {
+  status?: RunStatus[];
+  engine?: string;
+  owner?: string | null;
+  limit: number;
+  offset: number;
+}
+
+export interface ImageRow {
+  name: string;
+  bytes: number;
+  contentType: string;
+}
+
+/** Runs and their images: every query on those tables lives here. */
+export class RunsRepository {
+  readonly #db: Kysely<Database>;
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute(work);
+  }
+
+  async insert(row: NewRunRow, db: Db = this.#db): Promise<void> {
+    await db.insertInto('runs').values(row).execute();
+  }
+
+  find(id: string, db: Db = this.#db): Promise<RunRow | undefined> {
+    return db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Locks the row for the rest of the transaction so status changes never interleave. */
+  findForUpdate(id: string, trx: Transaction<Database>): Promise<RunRow | undefined> {
+    return trx.selectFrom('runs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  }
+
+  async update(id: string, changes: RunUpdate, db: Db = this.#db): Promise<void> {
+    await db
+      .updateTable('runs')
+      .set({ ...changes, updated_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async delete(id: string, db: Db = this.#db): Promise<void> {
+    await db.deleteFrom('runs').where('id', '=', id).execute();
+  }
+
+  async list(filter: RunListFilter): Promise<{ rows: RunRow[]; total: number }> {
+    let query = this.#db.selectFrom('runs');
+    if (filter.status?.length) query = query.where('status', 'in', filter.status);
+    if (filter.engine) query = query.where('engine', '=', filter.engine);
+    if (filter.owner !== undefined && filter.owner !== null) query = query.where('owner', '=', filter.owner);
+    const [rows, count] = await Promise.all([
+      query
+        .selectAll()
+        .orderBy('requested_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .execute(),
+      query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.total) };
+  }
+
+  /** 1-based position among runs of the same engine waiting for a worker. */
+  async queuePosition(run: RunRow): Promise<number> {
+    const { ahead } = await this.#db
+      .selectFrom('runs')
+      .select((eb) => eb.fn.countAll<number>().as('ahead'))
+      .where('status', '=', 'processing')
+      .where('stage', '=', 'waiting')
+      .where('engine', '=', run.engine)
+      .where(sql<boolean>`(queued_at, id) < (${run.queued_at}, ${run.id})`)
+      .executeTakeFirstOrThrow();
+    return Number(ahead) + 1;
+  }
+
+  /** Runs a worker held when the process died: what start-up recovery must re-queue. */
+  findInterrupted(): Promise<RunRow[]> {
+    return this.#db
+      .selectFrom('runs')
+      .selectAll()
+      .where('status', 'in', ['processing', 'fetching', 'uploading'])
+      .where('job_token', 'is not', null)
+      .orderBy('queued_at')
+      .execute();
+  }
+
+  images(runId: string, db: Db = this.#db): Promise<ImageRow[]> {
+    return db
+      .selectFrom('run_images')
+      .select(['name', 'bytes', 'content_type as contentType'])
+      .where('run_id', '=', runId)
+      .orderBy(sql`name collate "C"`)
+      .execute()
+      .then((rows) => rows.map((r) => ({ ...r, bytes: Number(r.bytes) })));
+  }
+
+  async imageNames(runIds: string[]): Promise<Map<string, string[]>> {
+    const byRun = new Map<string, string[]>(runIds.map((id) => [id, []]));
+    if (!runIds.length) return byRun;
+    const rows = await this.#db
+      .selectFrom('run_images')
+      .select(['run_id', 'name'])
+      .where('run_id', 'in', runIds)
+      .orderBy(sql`name collate "C"`)
+      .execute();
+    for (const row of rows) byRun.get(row.run_id)?.push(row.name);
+    return byRun;
+  }
+
+  async addImages(runId: string, images: ImageRow[], trx: Transaction<Database>): Promise<void> {
+    if (!images.length) return;
+    await trx
+      .insertInto('run_images')
+      .values(images.map((i) => ({ run_id: runId, name: i.name, bytes: i.bytes, content_type: i.contentType })))
+      .execute();
+  }
+}

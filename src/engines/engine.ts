@@ -1,0 +1,75 @@
+import type { ZodType } from 'zod';
+
+/** Artifact kinds an engine can produce; each has one file name in a run's folder. */
+export const ARTIFACT_FILES = {
+  glb: 'scene.glb',
+  predictions: 'predictions.npz',
+  colmap: 'colmap.zip',
+  ply: 'points.ply',
+  preview: 'preview.jpg',
+  sog: 'scene.sog',
+} as const;
+export type ArtifactKind = keyof typeof ARTIFACT_FILES;
+export const ARTIFACT_KINDS = Object.keys(ARTIFACT_FILES) as ArtifactKind[];
+
+/**
+ * Stages an engine reports through `progress`. `uploading` and `fetching` also move the run's
+ * status (the seed's statuses); every other stage is part of `processing`.
+ */
+export type EngineStage = 'uploading' | 'fetching' | (string & {});
+
+export interface EngineContext<S> {
+  runId: string;
+  /** 1 for the first try; higher when a transient failure is being retried. */
+  attempt: number;
+  /** Absolute paths of the run's images, in sorted filename order. */
+  inputs: string[];
+  settings: S;
+  /** A scratch folder private to this attempt; removed after the run. */
+  workDir: string;
+  signal: AbortSignal;
+  progress(stage: EngineStage, fraction: number, message?: string): void;
+  log(line: string): void;
+  /** Moves `file` into the run's storage as the artifact `kind` (atomically). */
+  putArtifact(kind: ArtifactKind, file: string): Promise<void>;
+  /** Records that an artifact could not be produced, and why; the run still completes. */
+  markUnavailable(kind: ArtifactKind, reason: string): Promise<void>;
+}
+
+export interface EngineCheck {
+  ok: boolean;
+  reason?: string;
+}
+
+export interface Engine<S = unknown> {
+  id: string;
+  title: string;
+  description: string;
+  settings: ZodType<S>;
+  limits: { minImages: number; maxImages: number };
+  produces: ArtifactKind[];
+  check(): Promise<EngineCheck>;
+  run(ctx: EngineContext<S>): Promise<void>;
+}
+
+/**
+ * An engine failure with a message meant for the user. `transient` failures (a busy service, a
+ * reset connection) are retried with backoff; the rest fail the run at once.
+ */
+export class EngineError extends Error {
+  readonly transient: boolean;
+  readonly hint: string | undefined;
+  /** For transient failures: how long the service asked us to wait, if it said. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    options: { transient?: boolean; hint?: string; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'EngineError';
+    this.transient = options.transient ?? false;
+    this.hint = options.hint;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}

@@ -1,0 +1,24 @@
+import type { BlobStore } from '../blobs/blob-store.ts';
+import type { Config } from '../config.ts';
+import type { RunEventHub } from '../core/run-event-hub.ts';
+import type { RunsService } from '../core/runs-service.ts';
+import type { RunEventsRepository } from '../db/run-events-repository.ts';
+import type { EngineRegistry } from '../engines/registry.ts';
+
+/** What the HTTP face may use: services and read-side helpers, never the queue or raw SQL. */
+export interface HttpDeps {
+  config: Config;
+  runs: RunsService;
+  runEvents: RunEventsRepository;
+  hub: RunEventHub;
+  blobs: BlobStore;
+  engines: EngineRegistry;
+  storeKind: 'pglite' | 'postgres';
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key that made the request; null when the server runs without keys. */
+    owner: string | null;
+  }
+}

@@ -1,0 +1,188 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store.ts';
+import type { RunEventHub } from '../core/run-event-hub.ts';
+import type { RunExecution, RunLease } from '../core/run-execution.ts';
+import type { RunsRepository } from '../db/runs-repository.ts';
+import type { RunRow } from '../db/schema.ts';
+import { type Engine, type EngineContext, EngineError } from '../engines/engine.ts';
+import type { EngineRegistry } from '../engines/registry.ts';
+import type { RunJob, RunQueue } from '../queue/run-queue.ts';
+import { RunCanceled, RunTimeLimit, WorkerShutdown } from './abort-reasons.ts';
+import { retryDelayMs } from './retry-policy.ts';
+
+export interface WorkerOptions {
+  workRoot: string;
+  concurrency: number;
+  maxAttempts: number;
+  retry: { baseMs: number; maxMs: number };
+  maxRunSeconds: number;
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  settled: Promise<void>;
+}
+
+/** Takes run jobs from the queue, runs the engine, and records the outcome through core/. */
+export class RunWorker {
+  readonly #queue: RunQueue;
+  readonly #execution: RunExecution;
+  readonly #runs: RunsRepository;
+  readonly #engines: EngineRegistry;
+  readonly #blobs: BlobStore;
+  readonly #hub: RunEventHub;
+  readonly #log: Logger;
+  readonly #options: WorkerOptions;
+  readonly #active = new Map<string, ActiveRun>();
+
+  constructor(deps: {
+    queue: RunQueue;
+    execution: RunExecution;
+    runs: RunsRepository;
+    engines: EngineRegistry;
+    blobs: BlobStore;
+    hub: RunEventHub;
+    log: Logger;
+    options: WorkerOptions;
+  }) {
+    this.#queue = deps.queue;
+    this.#execution = deps.execution;
+    this.#runs = deps.runs;
+    this.#engines = deps.engines;
+    this.#blobs = deps.blobs;
+    this.#hub = deps.hub;
+    this.#log = deps.log;
+    this.#options = deps.options;
+  }
+
+  async start(): Promise<void> {
+    for (const engine of this.#engines.list()) {
+      await this.#queue.work(engine.id, this.#options.concurrency, (job) => this.handle(job));
+    }
+  }
+
+  /** Puts back every run this worker holds, so another worker (or the next start) picks it up. */
+  async stop(): Promise<void> {
+    const active = [...this.#active.values()];
+    for (const run of active) run.controller.abort(new WorkerShutdown());
+    await Promise.all(active.map((run) => run.settled));
+  }
+
+  /** After a crash of the single embedded process: every run it held goes back in the queue. */
+  async recoverInterrupted(): Promise<number> {
+    const interrupted = await this.#runs.findInterrupted();
+    for (const row of interrupted) {
+      const lease = { runId: row.id, token: row.job_token ?? '' };
+      const where = row.stage === 'waiting' ? 'waiting in the queue' : `at stage "${row.stage}"`;
+      await this.#execution.requeue(lease, `server restarted while the run was ${where}; re-queued`);
+    }
+    return interrupted.length;
+  }
+
+  async handle(job: RunJob): Promise<void> {
+    const lease: RunLease = { runId: job.runId, token: job.token };
+    const row = await this.#execution.claim(lease);
+    if (!row) return;
+    const controller = new AbortController();
+    let settle!: () => void;
+    this.#active.set(row.id, { controller, settled: new Promise((resolve) => (settle = resolve)) });
+    const stopWatching = this.#hub.watch(row.id, (signal) => {
+      if (signal.type !== 'status') return;
+      this.#execution.holds(lease).then(
+        (held) => held || controller.abort(new RunCanceled()),
+        (error) => this.#log.warn({ err: error, runId: row.id }, 'could not check run state'),
+      );
+    });
+    const timer = setTimeout(
+      () => controller.abort(new RunTimeLimit(this.#options.maxRunSeconds)),
+      this.#options.maxRunSeconds * 1000,
+    );
+    const workDir = join(this.#options.workRoot, row.id, `attempt-${row.attempt}`);
+    try {
+      await this.execute(row, lease, controller.signal, workDir);
+    } finally {
+      clearTimeout(timer);
+      stopWatching();
+      this.#active.delete(row.id);
+      await rm(workDir, { recursive: true, force: true });
+      settle();
+    }
+  }
+
+  private async execute(row: RunRow, lease: RunLease, signal: AbortSignal, workDir: string) {
+    const log = this.#log.child({ runId: row.id, engine: row.engine, attempt: row.attempt });
+    const reporter = this.#execution.reporter(lease, (error) => log.warn({ err: error }, 'could not record progress'));
+    let engine: Engine;
+    try {
+      engine = this.#engines.get(row.engine);
+    } catch {
+      await this.#execution.fail(lease, `Engine "${row.engine}" is not available on this worker`);
+      return;
+    }
+    try {
+      await mkdir(workDir, { recursive: true });
+      const context = await this.context(row, engine, lease, signal, workDir, reporter);
+      log.info('engine started');
+      await engine.run(context);
+      signal.throwIfAborted();
+      await reporter.flush();
+      await this.#execution.complete(lease);
+      log.info('run completed');
+    } catch (error) {
+      await reporter.flush();
+      await this.settleFailure(row, lease, signal, error);
+      log.info({ reason: signal.aborted ? String(signal.reason) : String(error) }, 'run ended without success');
+    }
+  }
+
+  private async settleFailure(row: RunRow, lease: RunLease, signal: AbortSignal, error: unknown) {
+    if (signal.aborted) {
+      const reason = signal.reason;
+      if (reason instanceof WorkerShutdown) await this.#execution.requeue(lease, 'worker shut down mid-run; re-queued');
+      else if (reason instanceof RunTimeLimit) {
+        await this.#execution.fail(lease, reason.message, 'Split the photos into smaller runs, or raise RECON_MAX_RUN_SECONDS');
+      }
+      // RunCanceled: the run is already canceled; nothing more to record.
+      return;
+    }
+    if (error instanceof EngineError && error.transient && row.attempt < this.#options.maxAttempts) {
+      const delay = retryDelayMs(row.attempt, this.#options.retry, error.retryAfterMs);
+      await this.#execution.retry(lease, error.message, delay, row.attempt + 1);
+      return;
+    }
+    if (error instanceof EngineError) {
+      const suffix = error.transient ? ` (gave up after ${row.attempt} attempts)` : '';
+      await this.#execution.fail(lease, `${error.message}${suffix}`, error.hint);
+      return;
+    }
+    this.#log.error({ err: error, runId: row.id }, 'engine crashed');
+    await this.#execution.fail(lease, `Engine "${row.engine}" crashed: ${(error as Error)?.message ?? String(error)}`);
+  }
+
+  private async context(
+    row: RunRow,
+    engine: Engine,
+    lease: RunLease,
+    signal: AbortSignal,
+    workDir: string,
+    reporter: ReturnType<RunExecution['reporter']>,
+  ): Promise<EngineContext<unknown>> {
+    const images = await this.#runs.images(row.id);
+    const inputsDir = join(workDir, 'inputs');
+    const inputs = await Promise.all(images.map((i) => this.#blobs.localPath(row.id, `images/${i.name}`, inputsDir)));
+    return {
+      runId: row.id,
+      attempt: row.attempt,
+      inputs,
+      settings: engine.settings.parse(row.settings),
+      workDir,
+      signal,
+      progress: (stage, fraction, message) => reporter.progress(stage, fraction, message),
+      log: (line) => reporter.log(line),
+      putArtifact: (kind, file) => this.#execution.putArtifact(lease, kind, file),
+      markUnavailable: (kind, reason) => this.#execution.markUnavailable(lease, kind, reason),
+    };
+  }
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { makeImage, multipart } from '../helpers/images.ts';
+import { freePort } from '../helpers/postgres.ts';
+import { jsonBody, type TestServer } from '../helpers/recon.ts';
+import { waitForStatus } from '../helpers/runs.ts';
+
+const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
+
+/** `recon serve` as a real child process, so it can be killed with SIGKILL. */
+async function startChild(dataDir: string, port: number) {
+  const child = spawn(process.execPath, [MAIN, 'serve'], {
+    env: {
+      ...process.env,
+      RECON_DATA_DIR: dataDir,
+      PORT: String(port),
+      RECON_TEST_ENGINES: '1',
+      RECON_ENGINE_CONCURRENCY: '1',
+      RECON_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    const up = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url, output: () => output };
+}
+
+function client(url: string): TestServer {
+  const fetchAt = (path: string, init?: RequestInit) => fetch(new URL(path, url), init);
+  return {
+    url,
+    fetch: fetchAt,
+    async json(path: string, init?: RequestInit) {
+      const response = await fetchAt(path, init);
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    },
+  } as TestServer;
+}
+
+const killed = (child: ChildProcess) => new Promise((resolve) => child.once('exit', resolve));
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+test('kill -9 while runs are queued, uploading and processing: a restart loses nothing and nothing stays stuck', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'recon-crash-'));
+  const port = await freePort();
+  const first = await startChild(dataDir, port);
+  children.push(first.child);
+  const api = client(first.url);
+  const create = async (settings: Record<string, unknown>) =>
+    (await api.json('/api/runs', jsonBody({ engine: 'test', settings }))).body.runId as string;
+  const upload = async (runId: string, n: number) => {
+    const files = await Promise.all(Array.from({ length: n }, async (_, i) => ({ name: `p${i}.jpg`, data: await makeImage(i) })));
+    const response = await api.json(`/api/runs/${runId}/images`, { method: 'POST', body: multipart(files) });
+    assert.equal(response.status, 200);
+  };
+
+  const completed = await create({ stepMs: 1 });
+  await upload(completed, 2);
+  await api.fetch(`/api/runs/${completed}/process`, { method: 'POST' });
+  const done = await waitForStatus(api, completed, ['completed']);
+  const glbBefore = createHash('sha256').update(Buffer.from(await (await api.fetch(done.artifacts.glb)).arrayBuffer())).digest('hex');
+
+  const queued = await create({});
+  const uploading = await create({});
+  await upload(uploading, 3);
+  const running = await create({ steps: 40, stepMs: 50 });
+  await upload(running, 2);
+  const waiting = await create({ steps: 2, stepMs: 10 });
+  await upload(waiting, 1);
+  await api.fetch(`/api/runs/${running}/process`, { method: 'POST' });
+  await api.fetch(`/api/runs/${waiting}/process`, { method: 'POST' });
+  for (;;) {
+    const run = (await api.json(`/api/runs/${running}`)).body;
+    if (run.stage === 'inference' && run.progress > 0.1) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal((await api.json(`/api/runs/${waiting}`)).body.stage, 'waiting', 'concurrency 1: the second run waits');
+
+  // An upload in flight when the server dies.
+  const boundary = 'crashboundary';
+  const req = httpRequest(`${first.url}/api/runs/${uploading}/images`, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '1000000' },
+  });
+  req.on('error', () => {});
+  req.write(`--${boundary}\r\nContent-Disposition: form-data; name="images"; filename="partial.jpg"\r\n\r\n`);
+  req.write(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(20_000)]));
+  await new Promise((r) => setTimeout(r, 150));
+
+  const exit = killed(first.child);
+  first.child.kill('SIGKILL');
+  await exit;
+
+  const second = await startChild(dataDir, port);
+  children.push(second.child);
+  const again = client(second.url);
+
+  const intact = await again.json(`/api/runs/${completed}`);
+  assert.equal(intact.body.status, 'completed');
+  const glbAfter = createHash('sha256').update(Buffer.from(await (await again.fetch(done.artifacts.glb)).arrayBuffer())).digest('hex');
+  assert.equal(glbAfter, glbBefore, 'completed artifacts are intact');
+  assert.equal((await again.json(`/api/runs/${queued}`)).body.status, 'queued');
+  const stillUploading = (await again.json(`/api/runs/${uploading}`)).body;
+  assert.equal(stillUploading.status, 'uploading');
+  assert.deepEqual(stillUploading.images, ['p0.jpg', 'p1.jpg', 'p2.jpg'], 'the interrupted upload added nothing');
+  assert.deepEqual((await readdir(join(dataDir, 'runs', uploading, 'images'))).sort(), ['p0.jpg', 'p1.jpg', 'p2.jpg']);
+  assert.deepEqual(await readdir(join(dataDir, 'tmp')).catch(() => []), [], 'no partial upload files');
+
+  const resumed = await waitForStatus(again, running, ['completed', 'failed'], 60_000);
+  assert.equal(resumed.status, 'completed', resumed.error);
+  const afterWaiting = await waitForStatus(again, waiting, ['completed', 'failed'], 60_000);
+  assert.equal(afterWaiting.status, 'completed');
+
+  const events = await readFile(join(dataDir, 'runs', running, 'metadata.json'), 'utf8');
+  assert.equal(JSON.parse(events).status, 'completed', 'the manifest caught up');
+  const log = await again.fetch(`/api/runs/${running}/stream`);
+  const text = await log.text();
+  assert.match(text, /server restarted while the run was at stage/);
+
+  const finalize = killed(second.child);
+  second.child.kill('SIGTERM');
+  await finalize;
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+test('a second server on the same data folder refuses to start', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'recon-lock-'));
+  const first = await startChild(dataDir, await freePort());
+  children.push(first.child);
+  const second = spawn(process.execPath, [MAIN, 'serve', '--port', String(await freePort())], {
+    env: { ...process.env, RECON_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  second.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise((resolve) => second.once('exit', resolve));
+  assert.equal(code, 2);
+  assert.match(stderr, /in use by another Recon process \(pid \d+\)/);
+  assert.equal((await fetch(`${first.url}/api/health`)).status, 200, 'the first server is unharmed');
+  const exit = killed(first.child);
+  first.child.kill('SIGTERM');
+  await exit;
+  await rm(dataDir, { recursive: true, force: true });
+});
