@@ -192,11 +192,11 @@ export class RunsService {
     await this.#runs.transaction(async (trx) => {
       const row = await this.lockOwned(id, owner, trx);
       if (ACTIVE_STATUSES.includes(row.status) || (row.status === 'uploading' && row.job_token)) {
-        throw conflict(`Run ${id} is already processing`, { status: row.status });
+        throw conflict(`Run ${id} is already processing`, { runStatus: row.status });
       }
       if (isTerminal(row.status)) {
         throw conflict(`Run ${id} has already ${row.status}; use POST /api/runs/${id}/rerun to run it again`, {
-          status: row.status,
+          runStatus: row.status,
         });
       }
       const images = await this.#runs.images(id, trx);
@@ -216,7 +216,7 @@ export class RunsService {
   async cancel(id: string, owner?: string | null, reason = 'canceled by request'): Promise<RunView> {
     await this.#runs.transaction(async (trx) => {
       const row = await this.lockOwned(id, owner, trx);
-      if (isTerminal(row.status)) throw conflict(`Run ${id} has already ${row.status}`, { status: row.status });
+      if (isTerminal(row.status)) throw conflict(`Run ${id} has already ${row.status}`, { runStatus: row.status });
       await this.setStatus(row, { status: 'canceled', message: reason, job_token: null, finished_at: new Date() }, trx);
     });
     return this.afterChange(id);
@@ -325,10 +325,10 @@ export class RunsService {
   private assertAcceptsImages(row: RunRow) {
     if (row.status !== 'queued' && row.status !== 'uploading') {
       throw conflict(`Run ${row.id} is ${row.status}; images can only be added before processing starts`, {
-        status: row.status,
+        runStatus: row.status,
       });
     }
-    if (row.job_token) throw conflict(`Run ${row.id} is already processing`, { status: row.status });
+    if (row.job_token) throw conflict(`Run ${row.id} is already processing`, { runStatus: row.status });
   }
 }
 

@@ -20,7 +20,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem) {
   return reply
     .status(problem.status)
     .type('application/problem+json')
-    .send({ type: 'about:blank', title: problem.title, status: problem.status, detail: problem.detail, ...problem.extra });
+    .send({ ...problem.extra, type: 'about:blank', title: problem.title, status: problem.status, detail: problem.detail });
 }
 
 /** Every error leaves as RFC 9457 problem+json with a real status code. */
