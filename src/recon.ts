@@ -63,6 +63,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     const blobs = new LocalBlobStore(join(config.dataDir, 'runs'));
     const engines = createEngineRegistry(config);
     options.engines?.(engines);
+    await queue.prepare(engines.list().map((engine) => engine.id));
     const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits });
     const execution = new RunExecution({ runs: runsRepository, events: runEvents, blobs, service: runs });
 

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 
 export class DataDirLockedError extends Error {}
 
-function isAlive(pid: number): boolean {
+async function isAlive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A process killed with SIGKILL lingers as a zombie until reaped; it holds nothing any more.
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return !/^\d+ \(.*\) Z /s.test(stat);
 }
 
 /**
@@ -31,7 +33,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
+      if (Number.isInteger(holder) && holder !== process.pid && (await isAlive(holder))) {
         throw new DataDirLockedError(
           `The data folder ${dataDir} is in use by another Recon process (pid ${holder}). ` +
             'Stop it first, or point this one at another folder with RECON_DATA_DIR. ' +

@@ -9,6 +9,7 @@ export interface RunJob {
   token: string;
 }
 
+const NO_JOB = '00000000-0000-0000-0000-000000000000';
 const queueName = (engineId: string) => `runs.${engineId}`;
 
 /** A day: runs are bounded by their own time limits, never by pg-boss's expiry. */
@@ -32,38 +33,57 @@ export class RunQueue {
     return new RunQueue(boss);
   }
 
-  async ensureQueue(engineId: string): Promise<void> {
+  /**
+   * Creates the engines' queues, once at start-up and never lazily: a job is sent inside a run's
+   * transaction, and on PGlite a pg-boss statement outside that transaction would wait for it
+   * to finish — forever.
+   */
+  async prepare(engineIds: string[]): Promise<void> {
+    for (const engineId of engineIds) {
+      const name = queueName(engineId);
+      // Retries here only cover a worker process that vanished mid-job (missed heartbeats); engine
+      // failures are retried by the worker itself, as new jobs, so they show in the run's events.
+      await this.#boss.createQueue(name, {
+        retryLimit: 3,
+        retryDelay: 5,
+        heartbeatSeconds: 30,
+        expireInSeconds: JOB_EXPIRY_SECONDS,
+      });
+      // send() looks the queue up in pg-boss's cache, and on a miss queries the database on its
+      // own connection — which, inside a run's transaction on PGlite, never comes. A lookup now
+      // fills that cache.
+      await this.#boss.getJobById(name, NO_JOB);
+      this.#created.add(name);
+    }
+  }
+
+  private assertPrepared(engineId: string): string {
     const name = queueName(engineId);
-    if (this.#created.has(name)) return;
-    // Retries here only cover a worker process that vanished mid-job (missed heartbeats); engine
-    // failures are retried by the worker itself, as new jobs, so they show in the run's events.
-    await this.#boss.createQueue(name, {
-      retryLimit: 3,
-      retryDelay: 5,
-      heartbeatSeconds: 30,
-      expireInSeconds: JOB_EXPIRY_SECONDS,
-    });
-    this.#created.add(name);
+    if (!this.#created.has(name)) throw new Error(`No queue for engine "${engineId}": RunQueue.prepare() was not given it`);
+    return name;
   }
 
   /** Sends a job; inside `trx` when given, so the job exists exactly when the run says it does. */
   async enqueue(engineId: string, job: RunJob, options: { delayMs?: number; trx?: Transaction<Database> } = {}) {
-    await this.ensureQueue(engineId);
-    await this.#boss.send(queueName(engineId), job, {
+    await this.#boss.send(this.assertPrepared(engineId), job, {
       ...(options.delayMs ? { startAfter: new Date(Date.now() + options.delayMs) } : {}),
       ...(options.trx ? { db: fromKysely(options.trx) } : {}),
     });
   }
 
   async work(engineId: string, concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<void> {
-    await this.ensureQueue(engineId);
     await this.#boss.work<RunJob>(
-      queueName(engineId),
+      this.assertPrepared(engineId),
       { localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
       async ([job]) => {
         if (job) await handler(job.data);
       },
     );
+  }
+
+  /** Stops fetching new jobs for these engines (jobs in hand carry on). */
+  async stopWorking(engineIds: string[]): Promise<void> {
+    await Promise.all(engineIds.map((id) => this.#boss.offWork(this.assertPrepared(id), { wait: false })));
   }
 
   async stop(): Promise<void> {

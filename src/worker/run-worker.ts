@@ -36,6 +36,7 @@ export class RunWorker {
   readonly #log: Logger;
   readonly #options: WorkerOptions;
   readonly #active = new Map<string, ActiveRun>();
+  #stopping = false;
 
   constructor(deps: {
     queue: RunQueue;
@@ -65,6 +66,8 @@ export class RunWorker {
 
   /** Puts back every run this worker holds, so another worker (or the next start) picks it up. */
   async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#queue.stopWorking(this.#engines.list().map((engine) => engine.id));
     const active = [...this.#active.values()];
     for (const run of active) run.controller.abort(new WorkerShutdown());
     await Promise.all(active.map((run) => run.settled));
@@ -82,6 +85,8 @@ export class RunWorker {
   }
 
   async handle(job: RunJob): Promise<void> {
+    // Failing the job (rather than dropping it) makes pg-boss hand it to a worker that stays.
+    if (this.#stopping) throw new WorkerShutdown();
     const lease: RunLease = { runId: job.runId, token: job.token };
     const row = await this.#execution.claim(lease);
     if (!row) return;

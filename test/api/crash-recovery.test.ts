@@ -30,7 +30,7 @@ async function startChild(dataDir: string, port: number) {
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
     const up = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
