@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import type { Config } from './config.ts';
 import { RunEventHub } from './core/run-event-hub.ts';
+import { PredictionsService } from './core/predictions-service.ts';
 import { RunExecution } from './core/run-execution.ts';
 import { RunsService } from './core/runs-service.ts';
 import { openStore, type Store } from './db/database.ts';
@@ -95,7 +96,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     }
 
     const app = await buildApp(
-      { config, runs, runEvents, hub, blobs, engines, storeKind: store.kind },
+      { config, runs, predictions: new PredictionsService(runs, blobs), runEvents, hub, blobs, engines, storeKind: store.kind },
       log,
     );
     cleanups.push(() => app.close());

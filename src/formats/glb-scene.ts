@@ -35,6 +35,16 @@ const MIN_CONFIDENCE = 1e-5;
 const BLACK_RGB_SUM = 16;
 const WHITE_CHANNEL = 240;
 
+/**
+ * The transform baked into every scene: into the first camera's frame, then VGGT's
+ * diag(1,−1,−1,1)·rotY(180°). Upstream writes inv(E0)·diag·rotY, the same thing for VGGT, whose
+ * first camera is the identity; for engines whose first camera is not (COLMAP), bringing the
+ * world into that camera's frame is what keeps the scene where the viewer expects it.
+ */
+export function sceneAlignment(firstExtrinsic?: Mat4): Mat4 {
+  return multiply4(multiply4(OPENCV_TO_OPENGL, rotation4("y", 180)), firstExtrinsic ?? identity4());
+}
+
 export async function buildSceneGlb(
   points: PointCloud,
   cameras: SceneCamera[],
@@ -44,8 +54,7 @@ export async function buildSceneGlb(
   const kept = selectPoints(points, options);
   const shownCameras = options.frameFilter === undefined ? cameras : cameras.slice(options.frameFilter, options.frameFilter + 1);
   const extrinsics = shownCameras.map((camera) => from3x4(camera.extrinsic));
-  const first = extrinsics[0];
-  const alignment = multiply4(multiply4(first ? invertRigid4(first) : identity4(), OPENCV_TO_OPENGL), rotation4("y", 180));
+  const alignment = sceneAlignment(extrinsics[0]);
 
   const doc = new Document();
   doc.getRoot().getAsset().generator = "recon";

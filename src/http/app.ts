@@ -7,6 +7,7 @@ import type { HttpDeps } from './deps.ts';
 import { problemsPlugin } from './plugins/problems.ts';
 import { runArtifactsRoutes } from './routes/run-artifacts.ts';
 import { runImagesRoutes } from './routes/run-images.ts';
+import { runPredictionsRoutes } from './routes/run-predictions.ts';
 import { runStreamRoutes } from './routes/run-stream.ts';
 import { runsRoutes } from './routes/runs.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -44,5 +45,6 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   await app.register(runImagesRoutes, deps);
   await app.register(runArtifactsRoutes, deps);
   await app.register(runStreamRoutes, deps);
+  await app.register(runPredictionsRoutes, deps);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { BlobStore } from '../blobs/blob-store.ts';
 import type { Config } from '../config.ts';
+import type { PredictionsService } from '../core/predictions-service.ts';
 import type { RunEventHub } from '../core/run-event-hub.ts';
 import type { RunsService } from '../core/runs-service.ts';
 import type { RunEventsRepository } from '../db/run-events-repository.ts';
@@ -9,6 +10,7 @@ import type { EngineRegistry } from '../engines/registry.ts';
 export interface HttpDeps {
   config: Config;
   runs: RunsService;
+  predictions: PredictionsService;
   runEvents: RunEventsRepository;
   hub: RunEventHub;
   blobs: BlobStore;

@@ -262,3 +262,44 @@ async function readSse(server: TestServer, runId: string, headers: Record<string
   }
   return events;
 }
+
+describe('cameras and predictions metadata', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer('pglite');
+  });
+  after(() => server?.close());
+
+  test('are read from predictions.npz: extrinsics, intrinsics, centres, names, three.js matrices', async () => {
+    const runId = (await server.json('/api/runs', jsonBody({ engine: 'test', settings: { stepMs: 1 } }))).body.runId;
+    const files = await Promise.all([0, 1, 2, 3].map(async (i) => ({ name: `v${i}.jpg`, data: await makeImage(i) })));
+    await server.fetch(`/api/runs/${runId}/images`, { method: 'POST', body: multipart(files) });
+    const early = await server.json(`/api/runs/${runId}/cameras`);
+    assert.equal(early.status, 404);
+    assert.match(early.body.detail, /no predictions yet/);
+    await server.fetch(`/api/runs/${runId}/process`, { method: 'POST' });
+    await waitForStatus(server, runId, ['completed']);
+    const { status, body } = await server.json(`/api/runs/${runId}/cameras`);
+    assert.equal(status, 200);
+    assert.equal(body.numFrames, 4);
+    assert.equal(body.hasDepth, false);
+    // The test engine puts camera i on a circle of radius 3: centre (3 sin a, 0, −3 cos a).
+    for (const camera of body.cameras) {
+      const angle = (2 * Math.PI * camera.index) / 4;
+      const expected = [3 * Math.sin(angle), 0, -3 * Math.cos(angle)];
+      camera.position.forEach((v: number, k: number) => assert.ok(Math.abs(v - expected[k]!) < 1e-5, `centre of camera ${camera.index}`));
+      assert.equal(camera.imageName, `v${camera.index}.jpg`);
+      assert.deepEqual(camera.intrinsic, [[500, 0, 320], [0, 500, 240], [0, 0, 1]]);
+      assert.equal(camera.threeMatrix.length, 16);
+      assert.equal(camera.threeMatrix[15], 1);
+    }
+    // The first camera defines the scene frame: it sits at the origin, and looks (three.js: down
+    // its local −z) towards +z, where VGGT's alignment puts the points in front of it.
+    const first = body.cameras[0].threeMatrix;
+    [first[12], first[13], first[14]].forEach((v: number) => assert.ok(Math.abs(v) < 1e-6));
+    assert.ok(Math.abs(first[10] + 1) < 1e-6, 'local z maps to scene −z');
+    assert.ok(Math.abs(first[5] - 1) < 1e-6, 'up is up');
+    const metadata = (await server.json(`/api/runs/${runId}/predictions/metadata`)).body;
+    assert.deepEqual(metadata, { numCameras: 4, imageShape: null, totalPoints: 0, keys: ['extrinsic', 'intrinsic', 'image_names'] });
+  });
+});

@@ -7,7 +7,7 @@ import { NodeIO } from "@gltf-transform/core";
 import { buildSceneGlb, pointCloudFromPredictions } from "../../src/formats/glb-scene.ts";
 import type { PointCloud, SceneCamera, SceneOptions } from "../../src/formats/glb-scene.ts";
 import { summarizeGlb } from "../../src/formats/glb-summary.ts";
-import { from3x4, quaternionToRotation, transformPoint4 } from "../../src/formats/geometry.ts";
+import { from3x4, invertRigid4, quaternionToRotation, transformPoint4 } from "../../src/formats/geometry.ts";
 
 interface ValidatorReport {
   issues: { numErrors: number; numWarnings: number; messages: { code: string; message: string; severity: number; pointer?: string }[] };
@@ -136,7 +136,7 @@ describe("scene transform", () => {
     assert.deepEqual((await readMeshes(glb)).get("points")!.positions, [[-1, -2, 5]]);
   });
 
-  test("points follow VGGT's inv(E0) · diag(1,−1,−1,1) · rotY(180°), computed independently by numpy", async () => {
+  test("points follow diag(1,−1,−1,1) · rotY(180°) · E0 (VGGT's alignment, into the first camera's frame), computed independently by numpy", async () => {
     const cloud = randomCloud(200, 1);
     const cameras = [{ extrinsic: extrinsic([0.9, 0.2, -0.3, 0.1], [0.5, -1, 2]) }, IDENTITY];
     const { glb } = await buildSceneGlb(cloud, cameras, ALL);
@@ -149,7 +149,7 @@ e0 = np.eye(4); e0[:3, :4] = np.array(data["e0"]).reshape(3, 4)
 gl = np.diag([1.0, -1.0, -1.0, 1.0])
 a = np.pi
 roty = np.array([[np.cos(a), 0, np.sin(a), 0], [0, 1, 0, 0], [-np.sin(a), 0, np.cos(a), 0], [0, 0, 0, 1]])
-align = np.linalg.inv(e0) @ gl @ roty
+align = gl @ roty @ e0
 pts = np.array(data["points"], dtype=np.float64).reshape(-1, 3)
 print(json.dumps((pts @ align[:3, :3].T + align[:3, 3]).tolist()))`,
       JSON.stringify({ e0: cameras[0]!.extrinsic, points: Array.from(cloud.positions) }),
@@ -180,13 +180,13 @@ describe("camera frustums", () => {
     assert.equal(frustums.mode, 4);
     assert.equal(frustums.positions.length, 15);
 
-    // Undo the scene transform inv(E0)·diag(−1,−1,1), then express each vertex in its own OpenCV camera frame.
-    const e0 = from3x4(cameras[0]!.extrinsic);
+    // Undo the scene transform diag(−1,−1,1)·E0, then express each vertex in its own OpenCV camera frame.
+    const toWorld = invertRigid4(from3x4(cameras[0]!.extrinsic));
     cameras.forEach((camera, c) => {
       const e = from3x4(camera.extrinsic);
       const local = frustums.positions.slice(c * 5, c * 5 + 5).map(([x, y, z]) => {
-        const [wx, wy, wz] = transformPoint4(e0, x!, y!, z!);
-        return transformPoint4(e, -wx, -wy, wz);
+        const [wx, wy, wz] = transformPoint4(toWorld, -x!, -y!, z!);
+        return transformPoint4(e, wx, wy, wz);
       });
       const half = (0.05 * scale) / Math.SQRT2;
       // Cone ring (r,0), (0,r), (−r,0), (0,−r) turned 45° about z, then y and z flipped from OpenGL to OpenCV.
@@ -210,9 +210,8 @@ describe("camera frustums", () => {
     const { glb } = await buildSceneGlb(cloud, cameras, { ...ALL, showCameras: true, frameFilter: 1 });
     const meshes = await readMeshes(glb);
     assert.equal(meshes.get("cameras")!.positions.length, 5);
-    // As upstream, the scene transform uses the filtered frame's camera as E0: its centre (0,0,4)
-    // maps through inv(E1)·diag(−1,−1,1) to (0,0,8).
-    assert.deepEqual(meshes.get("cameras")!.positions[0]!.map((v) => v + 0), [0, 0, 8]);
+    // The scene is brought into the filtered frame's camera: its centre (0,0,4) lands on the origin.
+    assert.deepEqual(meshes.get("cameras")!.positions[0]!.map((v) => v + 0), [0, 0, 0]);
     assert.equal(meshes.get("points")!.positions.length, 10);
   });
 });
