@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { runDemo } from './cli/demo.ts';
+import { inspectFile, printSummary } from './cli/inspect.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger } from './logger.ts';
@@ -9,6 +11,8 @@ const USAGE = `recon — photos in, 3D scenes out
 Usage:
   recon serve [--port N] [--host H] [--data DIR] [--no-workers]
   recon worker                      process queued runs (needs DATABASE_URL)
+  recon demo [--exit]               reconstruct the bundled photos with COLMAP
+  recon inspect FILE [--json]       summarise an .npz, a .glb or a COLMAP model folder
   recon --help
 
 Environment: RECON_DATA_DIR, PORT, HOST, DATABASE_URL, RECON_LOG_LEVEL, MAX_IMAGES, MAX_FILE_BYTES, …`;
@@ -54,6 +58,21 @@ async function serve(args: string[], workerOnly: boolean) {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
+async function inspect(args: string[]) {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  if (positionals.length !== 1) {
+    console.error('Usage: recon inspect FILE [--json]');
+    process.exit(2);
+  }
+  const path = positionals[0]!;
+  const result = await inspectFile(path).catch((error: Error) => {
+    console.error(`recon: ${error.message}`);
+    process.exit(1);
+  });
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else printSummary(path, result);
+}
+
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
   switch (command) {
@@ -61,6 +80,10 @@ async function main(argv: string[]) {
       return serve(rest, false);
     case 'worker':
       return serve(rest, true);
+    case 'demo':
+      return runDemo({ keepServing: process.stdout.isTTY === true && !rest.includes('--exit') });
+    case 'inspect':
+      return inspect(rest);
     case undefined:
     case '--help':
     case '-h':

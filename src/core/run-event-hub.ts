@@ -38,8 +38,8 @@ export class RunEventHub {
   }
 
   watch(runId: string, listener: Listener): () => void {
-    let set = this.#byRun.get(runId);
-    if (!set) this.#byRun.set(runId, (set = new Set()));
+    const set = this.#byRun.get(runId) ?? new Set<Listener>();
+    this.#byRun.set(runId, set);
     set.add(listener);
     return () => {
       set.delete(listener);

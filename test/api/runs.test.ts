@@ -287,7 +287,7 @@ describe('cameras and predictions metadata', () => {
     for (const camera of body.cameras) {
       const angle = (2 * Math.PI * camera.index) / 4;
       const expected = [3 * Math.sin(angle), 0, -3 * Math.cos(angle)];
-      camera.position.forEach((v: number, k: number) => assert.ok(Math.abs(v - expected[k]!) < 1e-5, `centre of camera ${camera.index}`));
+      for (const [k, v] of camera.position.entries()) assert.ok(Math.abs(v - expected[k]!) < 1e-5, `centre of camera ${camera.index}`);
       assert.equal(camera.imageName, `v${camera.index}.jpg`);
       assert.deepEqual(camera.intrinsic, [[500, 0, 320], [0, 500, 240], [0, 0, 1]]);
       assert.equal(camera.threeMatrix.length, 16);
@@ -296,7 +296,7 @@ describe('cameras and predictions metadata', () => {
     // The first camera defines the scene frame: it sits at the origin, and looks (three.js: down
     // its local −z) towards +z, where VGGT's alignment puts the points in front of it.
     const first = body.cameras[0].threeMatrix;
-    [first[12], first[13], first[14]].forEach((v: number) => assert.ok(Math.abs(v) < 1e-6));
+    for (const v of [first[12], first[13], first[14]]) assert.ok(Math.abs(v) < 1e-6);
     assert.ok(Math.abs(first[10] + 1) < 1e-6, 'local z maps to scene −z');
     assert.ok(Math.abs(first[5] - 1) < 1e-6, 'up is up');
     const metadata = (await server.json(`/api/runs/${runId}/predictions/metadata`)).body;
