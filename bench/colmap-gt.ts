@@ -3,11 +3,14 @@
  *
  *   node_modules/.bin/node bench/colmap-gt.ts [--dataset fountain-P11|herzjesu-P8]…
  *
- * For each dataset: (a) the Recon engine through a fake EngineContext, (b) the same colmap
- * commands run directly. Reports registered images, points, camera-centre error after a
- * similarity alignment (mm), wall times and their ratio (a)/(b); then one JSON line.
+ * For each dataset: (a) Recon end to end — an embedded server, the photos uploaded over HTTP,
+ * queued, reconstructed by the colmap engine, predictions.npz downloaded — or, with
+ * `--via engine`, the engine alone through a fake EngineContext; (b) the same colmap commands run
+ * directly. Reports registered images, points, camera-centre error after a similarity alignment
+ * (mm), wall times and their ratio (a)/(b); then one JSON line.
  */
 import { spawn } from 'node:child_process';
+import { openAsBlob } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -18,6 +21,10 @@ import { colmapEngine } from '../src/engines/colmap/index.ts';
 import { type ColmapSettings, colmapSettings } from '../src/engines/colmap/settings.ts';
 import { extrinsicMatrix, readColmapModel } from '../src/formats/colmap-model.ts';
 import { readNpz } from '../src/formats/npz.ts';
+import { loadConfig } from '../src/config.ts';
+import type { RunView } from '../src/core/run-model.ts';
+import { createLogger } from '../src/logger.ts';
+import { startRecon } from '../src/recon.ts';
 import { createFakeContext } from '../test/fixtures/synthetic/fake-context.ts';
 import { type CameraPose, comparePoses, poseFromExtrinsic } from '../test/fixtures/synthetic/pose-error.ts';
 
@@ -55,7 +62,37 @@ export interface DatasetReport {
 
 export const BENCH_SETTINGS: ColmapSettings = colmapSettings.parse({ maxImageSize: 1000, matcher: 'exhaustive' });
 
-/** (a): the Recon engine through a fake EngineContext. Swap in a run through the HTTP API here. */
+/** (a), end to end: an embedded Recon server, driven over HTTP as a client would. */
+export const viaApi: Reconstructor = async (images, settings, scratch) => {
+  const recon = await startRecon(loadConfig({ RECON_DATA_DIR: join(scratch, 'data'), PORT: '0' }), { log: createLogger('warn') });
+  try {
+    const url = await recon.listen();
+    const call = async (path: string, init?: RequestInit) => {
+      const response = await fetch(`${url}${path}`, init);
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return response;
+    };
+    const started = performance.now();
+    const body = JSON.stringify({ engine: 'colmap', settings });
+    const { runId } = (await (await call('/api/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as RunView;
+    const form = new FormData();
+    for (const image of images) form.append('images', await openAsBlob(image), basename(image));
+    await call(`/api/runs/${runId}/images`, { method: 'POST', body: form });
+    await call(`/api/runs/${runId}/process`, { method: 'POST' });
+    await (await call(`/api/runs/${runId}/stream`)).text();
+    const run = (await (await call(`/api/runs/${runId}`)).json()) as RunView;
+    if (run.status !== 'completed') throw new Error(`run ${run.status}: ${run.error}`);
+    const npz = join(scratch, 'predictions.npz');
+    await mkdir(scratch, { recursive: true });
+    await writeFile(npz, Buffer.from(await (await call(run.artifacts.predictions ?? '')).arrayBuffer()));
+    const wallSeconds = (performance.now() - started) / 1000;
+    return { wallSeconds, ...(await readPredictions(npz)) };
+  } finally {
+    await recon.close();
+  }
+};
+
+/** (a), the engine alone, through a fake EngineContext. */
 export const viaEngine: Reconstructor = async (images, settings) => {
   const run = await createFakeContext(images, settings);
   try {
@@ -126,7 +163,7 @@ export async function readReferenceCamera(path: string): Promise<CameraPose> {
 }
 
 export async function measureDataset(dataset: string, options: { engine?: Reconstructor; settings?: ColmapSettings } = {}): Promise<DatasetReport> {
-  const { engine = viaEngine, settings = BENCH_SETTINGS } = options;
+  const { engine = viaApi, settings = BENCH_SETTINGS } = options;
   const folder = join(DATASETS_ROOT, dataset);
   const names = (await readdir(join(folder, 'images'))).filter((n) => /\.jpe?g$/i.test(n)).sort();
   const images = names.map((n) => join(folder, 'images', n));
@@ -167,7 +204,7 @@ const round = (value: number, digits: number): number => Number(value.toFixed(di
 function printTable(reports: DatasetReport[]): void {
   const header = ['dataset', 'run', 'registered', 'points', 'centre err mean (mm)', 'max (mm)', 'rot err max (°)', 'wall (s)', '(a)/(b)'];
   const rows = reports.flatMap((r) => [
-    [r.dataset, '(a) engine', `${r.engine.registered}/${r.images}`, r.engine.points, r.engine.centreErrorMeanMm, r.engine.centreErrorMaxMm, r.engine.rotationErrorMaxDeg, r.engine.wallSeconds, r.ratio],
+    [r.dataset, '(a) recon', `${r.engine.registered}/${r.images}`, r.engine.points, r.engine.centreErrorMeanMm, r.engine.centreErrorMaxMm, r.engine.rotationErrorMaxDeg, r.engine.wallSeconds, r.ratio],
     ['', '(b) colmap', `${r.direct.registered}/${r.images}`, r.direct.points, r.direct.centreErrorMeanMm, r.direct.centreErrorMaxMm, r.direct.rotationErrorMaxDeg, r.direct.wallSeconds, ''],
   ]);
   const cells = [header, ...rows].map((row) => row.map(String));
@@ -179,18 +216,19 @@ function printTable(reports: DatasetReport[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { dataset: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({ options: { dataset: { type: 'string', multiple: true }, via: { type: 'string', default: 'api' } } });
+  const engine = values.via === 'engine' ? viaEngine : viaApi;
   const datasets = values.dataset ?? [...DATASETS];
   for (const dataset of datasets) {
     if (!(DATASETS as readonly string[]).includes(dataset)) throw new Error(`unknown dataset "${dataset}"; choose from ${DATASETS.join(', ')}`);
   }
   const reports: DatasetReport[] = [];
   for (const dataset of datasets) {
-    console.error(`${dataset}: running plain COLMAP, then the engine…`);
-    reports.push(await measureDataset(dataset));
+    console.error(`${dataset}: running plain COLMAP, then Recon (${values.via})…`);
+    reports.push(await measureDataset(dataset, { engine }));
   }
   printTable(reports);
-  console.log(JSON.stringify({ bench: 'colmap-gt', settings: { maxImageSize: BENCH_SETTINGS.maxImageSize, matcher: BENCH_SETTINGS.matcher }, reports }));
+  console.log(JSON.stringify({ bench: 'colmap-gt', via: values.via, settings: { maxImageSize: BENCH_SETTINGS.maxImageSize, matcher: BENCH_SETTINGS.matcher }, reports }));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -69,7 +69,7 @@ export class RunExecution {
 
   async recordProgress(lease: RunLease, stage: string, fraction: number, message: string | undefined) {
     const status: RunStatus = stage === 'uploading' ? 'uploading' : stage === 'fetching' ? 'fetching' : 'processing';
-    await this.withLease(lease, async (row, trx) => {
+    const statusChanged = await this.withLease(lease, async (row, trx) => {
       const progress = Math.min(1, Math.max(0, fraction));
       if (status !== row.status || stage !== row.stage) {
         await this.#service.setStatus(row, { status, stage, progress, message: message ?? null }, trx);
@@ -77,7 +77,9 @@ export class RunExecution {
         await this.#runs.update(row.id, { progress, message: message ?? row.message }, trx);
         await this.#events.append(row.id, 'progress', { stage, progress, message: message ?? null }, trx);
       }
+      return status !== row.status;
     });
+    if (statusChanged) await this.#service.afterChange(lease.runId);
   }
 
   async recordLogs(lease: RunLease, lines: string[]) {

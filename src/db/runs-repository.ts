@@ -96,6 +96,12 @@ export class RunsRepository {
       .execute();
   }
 
+  /** Runs still taking images, whose folders may hold files of an upload cut short. */
+  async acceptingImages(): Promise<string[]> {
+    const rows = await this.#db.selectFrom('runs').select('id').where('status', 'in', ['queued', 'uploading']).where('job_token', 'is', null).execute();
+    return rows.map((r) => r.id);
+  }
+
   images(runId: string, db: Db = this.#db): Promise<ImageRow[]> {
     return db
       .selectFrom('run_images')

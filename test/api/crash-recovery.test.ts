@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,8 @@ test('kill -9 while runs are queued, uploading and processing: a restart loses n
   const exit = killed(first.child);
   first.child.kill('SIGKILL');
   await exit;
+  // As if the crash came between an upload moving its file into place and committing it.
+  await writeFile(join(dataDir, 'runs', uploading, 'images', 'p9.jpg'), await makeImage(9));
 
   const second = await startChild(dataDir, port);
   children.push(second.child);
