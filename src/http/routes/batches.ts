@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { MAX_BATCH_RUNS } from '../../batches/batches-service.ts';
+import { badRequest } from '../../core/problem.ts';
+import type { HttpDeps } from '../deps.ts';
+import { stageBatch } from '../multipart-batch.ts';
+import { problems } from '../schemas.ts';
+
+const runSpec = z
+  .object({
+    engine: z.string().optional(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+    webhookUrl: z.string().url().optional(),
+  })
+  .strict();
+const runSpecs = z.array(runSpec).min(1).max(MAX_BATCH_RUNS);
+const fromRunsBody = z
+  .object({
+    runIds: z.array(z.string().regex(/^run_\d{10,16}_[a-z0-9]{6,12}$/, 'not a run id')).min(1).max(MAX_BATCH_RUNS),
+    webhookUrl: z.string().url().optional(),
+  })
+  .strict();
+
+const batchStatus = z.object({
+  batchId: z.string(),
+  status: z.enum(['processing', 'completed']),
+  total: z.number().int(),
+  queued: z.number().int().describe('queued or uploading'),
+  processing: z.number().int().describe('processing (waiting for a worker or working) or fetching'),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  canceled: z.number().int(),
+  runIds: z.array(z.string()),
+  createdAt: z.string(),
+  completedAt: z.string().nullable(),
+});
+const createdBatch = z.object({ batchId: z.string(), runIds: z.array(z.string()), status: z.enum(['processing', 'completed']) });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const errors = parsed.error.issues.map((i) => ({ path: [what, ...i.path].join('.'), message: i.message }));
+  throw badRequest(`Invalid ${what} — ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+}
+
+/** Batches: several runs created (with their files) or grouped, queued and followed as one. */
+export const batchRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { batches, runs, webhooks, config }) => {
+  app.post(
+    '/api/batch/runs',
+    {
+      schema: {
+        tags: ['batches'],
+        summary: 'Create a batch of runs',
+        description:
+          'multipart/form-data: a `runs` field (JSON array of {engine?, settings?, webhookUrl?}) first, then each run\'s files ' +
+          'in fields run0, run1, …; an optional `webhookUrl` field receives batch.completed. Or JSON {runIds, webhookUrl?} to ' +
+          'batch existing runs (those still taking images are queued). Nothing is left behind when any part is refused.',
+        consumes: ['multipart/form-data', 'application/json'],
+        response: { 202: createdBatch, ...problems(400, 404, 413, 415, 422, 429, 507) },
+      },
+    },
+    async (request, reply) => {
+      const assertUrl = (url: string, field: string) => webhooks.assertAcceptableUrl(url, field);
+      let batch: Awaited<ReturnType<typeof batches.status>>;
+      if (request.isMultipart()) {
+        let specs: z.infer<typeof runSpecs> = [];
+        const limits = runs.limits;
+        const staged = await stageBatch(
+          request,
+          join(config.dataDir, 'tmp'),
+          {
+            maxFileBytes: limits.maxFileBytes,
+            maxRunBytes: limits.maxRunBytes,
+            maxFiles: MAX_BATCH_RUNS * limits.maxImages,
+            minFreeDiskBytes: limits.minFreeDiskBytes,
+          },
+          (value) => {
+            specs = parse(runSpecs, value, 'runs');
+            const engines = batches.validateSpecs(specs, assertUrl);
+            return engines.map((engine) => ({ maxImages: Math.min(limits.maxImages, engine.limits.maxImages) }));
+          },
+        );
+        try {
+          if (staged.webhookUrl) {
+            parse(z.string().url(), staged.webhookUrl, 'webhookUrl');
+            assertUrl(staged.webhookUrl, 'webhookUrl');
+          }
+          batch = await batches.createWithImages(request.owner, specs, staged.files, staged.webhookUrl);
+        } finally {
+          await staged.cleanup();
+        }
+      } else {
+        const body = parse(fromRunsBody, request.body, 'body');
+        if (body.webhookUrl) assertUrl(body.webhookUrl, 'webhookUrl');
+        batch = await batches.createFromRuns(request.owner, body.runIds, body.webhookUrl);
+      }
+      return reply
+        .status(202)
+        .header('location', `/api/batch/runs/${batch.batchId}/status`)
+        .send({ batchId: batch.batchId, runIds: batch.runIds, status: batch.status });
+    },
+  );
+
+  app.get(
+    '/api/batch/runs/:batchId/status',
+    {
+      schema: {
+        tags: ['batches'],
+        summary: "A batch's progress: how many of its runs are queued, processing, completed, failed, canceled",
+        params: z.object({ batchId: z.string().max(100) }),
+        response: { 200: batchStatus, ...problems(404) },
+      },
+    },
+    async (request) => batches.status(request.params.batchId, request.owner),
+  );
+};
