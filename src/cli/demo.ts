@@ -1,11 +1,11 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { ARTIFACT_FILES } from '../engines/engine.ts';
 import { createLogger } from '../logger.ts';
 import { startRecon } from '../recon.ts';
-import { ReconClient } from '../sdk/client.ts';
-import { ProgressLine } from './progress-bar.ts';
+import { NodeReconClient } from '../sdk/node.ts';
+import { RunProgressDisplay } from './run-progress.ts';
 import { ensureDebianPackage } from './system-deps.ts';
 
 const PHOTOS = resolve(import.meta.dirname, '..', '..', 'demo', 'photos');
@@ -19,37 +19,28 @@ export async function runDemo(options: { keepServing: boolean }) {
   const config = loadConfig({ PORT: '3000', ...process.env });
   const recon = await startRecon(config, { log: createLogger(process.env.RECON_LOG_LEVEL ?? 'warn') });
   const url = await recon.listen();
-  const client = new ReconClient(url);
+  const client = new NodeReconClient(url);
   const photos = (await readdir(PHOTOS)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+  const paths = photos.map((f) => join(PHOTOS, f));
+  const bytes = (await Promise.all(paths.map((p) => stat(p)))).reduce((sum, s) => sum + s.size, 0);
   const started = Date.now();
   console.log(`Recon demo — ${photos.length} photos of the Herz-Jesu church (Strecha et al., see demo/photos/ATTRIBUTION.md)`);
   console.log(`Server: ${url} (data in ${config.dataDir})\n`);
 
+  const display = new RunProgressDisplay();
   const run = await client.createRun({ engine: 'colmap', settings: { maxImageSize: 1024 } });
-  await client.uploadImages(run.runId, photos.map((f) => join(PHOTOS, f)));
+  display.line(`Run ${run.runId} · engine colmap · ${photos.length} images`);
+  await client.uploadImages(run.runId, paths, { onProgress: (p) => display.upload(p) });
+  display.uploaded(photos.length, bytes);
   await client.process(run.runId);
-  console.log(`Run ${run.runId}: uploaded ${photos.length} images, queued for COLMAP`);
-
-  const bar = new ProgressLine();
-  let stage = 'waiting';
-  for await (const event of client.events(run.runId)) {
-    if (event.type === 'progress' || (event.type === 'status' && event.stage)) {
-      if (event.stage !== stage && stage !== 'waiting') bar.done(`  ✓ ${stage}`);
-      stage = String(event.stage ?? stage);
-      bar.update(stage, Number(event.progress ?? 0), String(event.message ?? ''));
-    }
-    if (event.type === 'retry') bar.done(`  ↻ retrying: ${event.error}`);
-  }
-  bar.done(`  ✓ ${stage}`);
-
-  const final = await client.getRun(run.runId);
+  const final = await client.wait(run.runId, { onEvent: (e) => display.event(e), onFallback: (e) => display.fallback(e) });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (final.status !== 'completed') {
-    console.error(`\nThe run ${final.status}: ${final.error ?? ''}${final.errorHint ? `\nHint: ${final.errorHint}` : ''}`);
+    display.finish(final);
     await recon.close();
     process.exit(1);
   }
-  const cameras = await recon.app.inject({ url: `/api/runs/${run.runId}/predictions/metadata` }).then((r) => r.json());
+  const cameras = await client.predictionsMetadata(run.runId);
   const runDir = join(config.dataDir, 'runs', run.runId);
   console.log(`\nDone in ${seconds} s: ${cameras.numCameras}/${photos.length} images registered, ${cameras.totalPoints} points.\n`);
   for (const type of Object.keys(final.artifacts)) {

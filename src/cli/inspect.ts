@@ -3,6 +3,8 @@ import { extname } from 'node:path';
 import { readColmapModel } from '../formats/colmap-model.ts';
 import { summarizeGlb } from '../formats/glb-summary.ts';
 import { readNpz } from '../formats/npz.ts';
+import { parseCommand } from './args.ts';
+import { HELP, printHelp } from './usage.ts';
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
@@ -60,4 +62,21 @@ export function printSummary(path: string, result: { kind: string; summary: Reco
       console.log(`  ${key.padEnd(28)} ${value}`);
     }
   }
+}
+
+/** `recon inspect <file>` */
+export async function inspectCommand(args: string[]): Promise<number> {
+  const { values, positionals, help } = parseCommand('inspect', args, { json: { type: 'boolean' } }, HELP.inspect, { min: 1, max: 1 });
+  if (help) return printHelp(HELP.inspect);
+  const path = positionals[0]!;
+  let result: Awaited<ReturnType<typeof inspectFile>>;
+  try {
+    result = await inspectFile(path);
+  } catch (error) {
+    console.error(`recon: ${(error as Error).message}`);
+    return 1;
+  }
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else printSummary(path, result);
+  return 0;
 }

@@ -1,102 +1,429 @@
-import { openAsBlob } from 'node:fs';
-import { basename } from 'node:path';
-import type { RunEvent, RunView } from '../core/run-model.ts';
+import type { z } from 'zod';
+import type { RunEventType, RunStatus, RunView } from '../core/run-model.ts';
+import type { ArtifactKind } from '../engines/engine.ts';
+import type { camerasResponse, metadataResponse } from '../http/routes/run-predictions.ts';
+import type { enginesResponse, engineView, healthResponse } from '../http/routes/system.ts';
+import type { createRunBody, processResult, rerunBody, runList, uploadResult } from '../http/schemas.ts';
+import { ReconApiError, ReconConnectionError, StreamUnavailableError } from './errors.ts';
+import { SseParser } from './sse.ts';
+import { browserXhr, multipartStream, type UploadItem, type UploadProgress, xhrUpload } from './upload.ts';
 
-/** A problem+json answer from the server, with its details. */
-export class ReconApiError extends Error {
-  readonly status: number;
-  readonly problem: Record<string, unknown>;
-  constructor(status: number, problem: Record<string, unknown>) {
-    super(String(problem.detail ?? problem.title ?? `HTTP ${status}`));
-    this.name = 'ReconApiError';
-    this.status = status;
-    this.problem = problem;
-  }
+// The core client runs in browsers too: no node: imports here (Node-only helpers are in node.ts).
+export { ReconApiError, ReconConnectionError, StreamUnavailableError } from './errors.ts';
+export type { ProblemDetails } from './errors.ts';
+export type { UploadItem, UploadProgress } from './upload.ts';
+export type { RunStatus, RunView } from '../core/run-model.ts';
+export type { ArtifactKind } from '../engines/engine.ts';
+
+export type CreateRunInput = z.input<typeof createRunBody>;
+export type RerunInput = z.input<typeof rerunBody>;
+export type RunList = z.infer<typeof runList>;
+export type UploadResult = z.infer<typeof uploadResult>;
+export type ProcessResult = z.infer<typeof processResult>;
+export type EngineInfo = z.infer<typeof engineView>;
+export type EnginesList = z.infer<typeof enginesResponse>;
+export type Health = z.infer<typeof healthResponse>;
+export type Cameras = z.infer<typeof camerasResponse>;
+export type PredictionsMetadata = z.infer<typeof metadataResponse>;
+
+export interface ListRunsOptions {
+  status?: RunStatus | RunStatus[];
+  engine?: string;
+  limit?: number;
+  offset?: number;
 }
 
-export type StreamedEvent = Pick<RunEvent, 'id'> & { type: RunEvent['type'] } & Record<string, unknown>;
+interface EventBase {
+  /** The event's id in the run's stream (0 for events made up from polling). */
+  id: number;
+  runId: string;
+  at: string;
+  /** True when the event was derived from polling GET /api/runs/:id, not streamed. */
+  polled?: boolean;
+}
+/** What GET /api/runs/:id/stream sends, by event type. */
+export type RunStreamEvent =
+  | (EventBase & {
+      type: Extract<RunEventType, 'status'>;
+      status: RunStatus;
+      stage?: string | null;
+      progress?: number;
+      message?: string | null;
+      error?: string | null;
+      errorHint?: string | null;
+    })
+  | (EventBase & { type: Extract<RunEventType, 'progress'>; stage: string; progress: number; message: string | null })
+  | (EventBase & { type: Extract<RunEventType, 'log'>; lines: string[] })
+  | (EventBase & { type: Extract<RunEventType, 'retry'>; error: string; delayMs: number; nextAttempt: number });
 
-/** A typed client for the Recon HTTP API. */
+export interface EventsOptions {
+  signal?: AbortSignal;
+  /** Start after this event id (like Last-Event-ID). */
+  lastEventId?: number;
+  /** A connection silent for this long is dropped and resumed (the server sends heartbeats every 15 s). */
+  idleTimeoutMs?: number;
+  /** Consecutive failed connections before giving up with StreamUnavailableError. */
+  maxFailures?: number;
+  /** First reconnect delay after a failure; doubles per failure, capped at 5 s. */
+  retryDelayMs?: number;
+}
+
+export interface WaitOptions extends EventsOptions {
+  /** Every event, streamed or (when polling) derived from changes of the run. */
+  onEvent?: (event: RunStreamEvent) => void;
+  /** Called once if the stream cannot be used and the client polls instead. */
+  onFallback?: (reason: Error) => void;
+  /** Use the event stream (default) or only poll. */
+  stream?: boolean;
+  pollIntervalMs?: number;
+}
+
+export interface SubmitInput extends CreateRunInput {
+  files: UploadItem[];
+  onUploadProgress?: (progress: UploadProgress) => void;
+  signal?: AbortSignal;
+}
+
+const TERMINAL: readonly RunStatus[] = ['completed', 'failed', 'canceled'];
+export const isTerminalStatus = (status: RunStatus) => TERMINAL.includes(status);
+
+function delay(ms: number, signal?: AbortSignal) {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const parseBody = (text: string): unknown => {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
+/** A typed client for the Recon HTTP API; works in Node (≥ 20) and browsers. */
 export class ReconClient {
   readonly baseUrl: string;
   readonly #apiKey: string | undefined;
+  readonly #fetch: typeof fetch;
 
-  constructor(baseUrl: string, options: { apiKey?: string } = {}) {
-    this.baseUrl = baseUrl.replace(/\/$/, '');
-    this.#apiKey = options.apiKey;
+  constructor(baseUrl: string, options: { apiKey?: string; fetch?: typeof fetch } = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.#apiKey = options.apiKey || undefined;
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
-  private async request<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const headers = new Headers(init.headers);
-    if (this.#apiKey) headers.set('authorization', `Bearer ${this.#apiKey}`);
-    const response = await fetch(`${this.baseUrl}${path}`, { ...init, headers });
-    const text = await response.text();
-    const body = text ? JSON.parse(text) : undefined;
-    if (!response.ok) throw new ReconApiError(response.status, body ?? {});
+  /** Headers every request carries (the API key). */
+  authHeaders(): Record<string, string> {
+    return this.#apiKey ? { authorization: `Bearer ${this.#apiKey}` } : {};
+  }
+
+  url(path: string) {
+    return `${this.baseUrl}${path}`;
+  }
+
+  /** fetch with the API key; connection failures become ReconConnectionError, aborts stay aborts. */
+  async send(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    const url = this.url(path);
+    const headers = { ...this.authHeaders(), ...(init.headers as Record<string, string> | undefined) };
+    try {
+      return await this.#fetch(url, { ...init, method, headers });
+    } catch (error) {
+      if (init.signal?.aborted) throw init.signal.reason;
+      throw new ReconConnectionError(this.baseUrl, error);
+    }
+  }
+
+  async #json<T>(method: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
+    const { json, ...rest } = init;
+    const response = await this.send(method, path, {
+      ...rest,
+      ...(json !== undefined && { body: JSON.stringify(json), headers: { 'content-type': 'application/json' } }),
+    });
+    return this.#parse<T>(response.status, await response.text(), method, this.url(path));
+  }
+
+  #parse<T>(status: number, text: string, method: string, url: string): T {
+    const body = parseBody(text);
+    if (status < 200 || status >= 300) throw new ReconApiError(status, body, { method, url });
     return body as T;
   }
 
-  createRun(input: { engine?: string; settings?: Record<string, unknown>; webhookUrl?: string } = {}): Promise<RunView> {
-    return this.request('/api/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+  async #ensureOk(response: Response, method: string, path: string) {
+    if (response.ok) return response;
+    throw new ReconApiError(response.status, parseBody(await response.text().catch(() => '')), { method, url: this.url(path) });
   }
 
-  /** Uploads files from disk; they are streamed, not read into memory. */
-  async uploadImages(runId: string, paths: string[]) {
-    const form = new FormData();
-    for (const path of paths) form.append('images', await openAsBlob(path), basename(path));
-    return this.request<{ runId: string; imagesUploaded: number; images: string[] }>(`/api/runs/${runId}/images`, {
-      method: 'POST',
-      body: form,
-    });
+  health(options: { signal?: AbortSignal } = {}): Promise<Health> {
+    return this.#json('GET', '/api/health', options);
   }
 
-  process(runId: string) {
-    return this.request<{ runId: string; status: 'processing'; queuePosition: number | null }>(`/api/runs/${runId}/process`, {
-      method: 'POST',
-    });
+  engines(options: { signal?: AbortSignal } = {}): Promise<EnginesList> {
+    return this.#json('GET', '/api/engines', options);
   }
 
-  getRun(runId: string): Promise<RunView> {
-    return this.request(`/api/runs/${runId}`);
+  list(options: ListRunsOptions = {}, init: { signal?: AbortSignal } = {}): Promise<RunList> {
+    const query = new URLSearchParams();
+    if (options.status) query.set('status', [options.status].flat().join(','));
+    if (options.engine) query.set('engine', options.engine);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.offset !== undefined) query.set('offset', String(options.offset));
+    const qs = query.toString();
+    return this.#json('GET', `/api/runs${qs ? `?${qs}` : ''}`, init);
   }
 
-  /** Follows the run's event stream to its end, resuming after dropped connections. */
-  async *events(runId: string, signal?: AbortSignal): AsyncGenerator<StreamedEvent> {
-    let lastId = 0;
-    for (let failures = 0; failures < 20; ) {
-      const headers: Record<string, string> = lastId ? { 'last-event-id': String(lastId) } : {};
-      if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
-      let response: Response;
+  get(runId: string, options: { signal?: AbortSignal } = {}): Promise<RunView> {
+    return this.#json('GET', `/api/runs/${encodeURIComponent(runId)}`, options);
+  }
+
+  /** Same as `get` (the name the first client used). */
+  getRun(runId: string, options: { signal?: AbortSignal } = {}): Promise<RunView> {
+    return this.get(runId, options);
+  }
+
+  createRun(input: CreateRunInput = {}, options: { signal?: AbortSignal } = {}): Promise<RunView> {
+    return this.#json('POST', '/api/runs', { ...options, json: input });
+  }
+
+  /**
+   * Uploads images to a run, streaming each file and reporting progress: XMLHttpRequest in
+   * browsers, a counted streaming fetch body elsewhere.
+   */
+  async uploadImages(
+    runId: string,
+    items: UploadItem[],
+    options: { onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<UploadResult> {
+    const path = `/api/runs/${encodeURIComponent(runId)}/images`;
+    const Xhr = browserXhr();
+    if (Xhr) {
       try {
-        response = await fetch(`${this.baseUrl}/api/runs/${runId}/stream`, { headers, ...(signal && { signal }) });
-      } catch {
-        if (signal?.aborted) return;
-        failures++;
-        await new Promise((r) => setTimeout(r, 500 * failures));
+        const { status, text } = await xhrUpload(Xhr, this.url(path), this.authHeaders(), items, options);
+        return this.#parse(status, text, 'POST', this.url(path));
+      } catch (error) {
+        if (error instanceof ReconApiError || options.signal?.aborted) throw error;
+        throw new ReconConnectionError(this.baseUrl, error);
+      }
+    }
+    const { body, contentType, total } = multipartStream(items, options.onProgress);
+    const response = await this.send('POST', path, {
+      body,
+      headers: { 'content-type': contentType, 'content-length': String(total) },
+      duplex: 'half',
+      ...(options.signal && { signal: options.signal }),
+    } as RequestInit);
+    return this.#parse(response.status, await response.text(), 'POST', this.url(path));
+  }
+
+  process(runId: string, options: { signal?: AbortSignal } = {}): Promise<ProcessResult> {
+    return this.#json('POST', `/api/runs/${encodeURIComponent(runId)}/process`, options);
+  }
+
+  /** Create, upload and queue in one go; returns the queued run. */
+  async submit(input: SubmitInput): Promise<RunView> {
+    const { files, onUploadProgress, signal, ...create } = input;
+    const run = await this.createRun(create, { ...(signal && { signal }) });
+    await this.uploadImages(run.runId, files, { ...(onUploadProgress && { onProgress: onUploadProgress }), ...(signal && { signal }) });
+    await this.process(run.runId, { ...(signal && { signal }) });
+    return this.get(run.runId, { ...(signal && { signal }) });
+  }
+
+  cancel(runId: string, options: { signal?: AbortSignal } = {}): Promise<RunView> {
+    return this.#json('POST', `/api/runs/${encodeURIComponent(runId)}/cancel`, options);
+  }
+
+  /** A new run on the same images; `settings` are merged over the parent's (same engine). */
+  rerun(runId: string, input: RerunInput = {}, options: { signal?: AbortSignal } = {}): Promise<RunView> {
+    return this.#json('POST', `/api/runs/${encodeURIComponent(runId)}/rerun`, { ...options, json: input ?? {} });
+  }
+
+  async delete(runId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#json('DELETE', `/api/runs/${encodeURIComponent(runId)}`, options);
+  }
+
+  cameras(runId: string, options: { signal?: AbortSignal } = {}): Promise<Cameras> {
+    return this.#json('GET', `/api/runs/${encodeURIComponent(runId)}/cameras`, options);
+  }
+
+  predictionsMetadata(runId: string, options: { signal?: AbortSignal } = {}): Promise<PredictionsMetadata> {
+    return this.#json('GET', `/api/runs/${encodeURIComponent(runId)}/predictions/metadata`, options);
+  }
+
+  artifactPath(runId: string, type: ArtifactKind) {
+    return `/api/runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(type)}`;
+  }
+
+  /** The artifact's response, checked (a problem answer throws ReconApiError); the body is not read. */
+  async fetchArtifact(runId: string, type: ArtifactKind, options: { signal?: AbortSignal; headers?: Record<string, string> } = {}) {
+    const path = this.artifactPath(runId, type);
+    const response = await this.send('GET', path, options);
+    return this.#ensureOk(response, 'GET', path);
+  }
+
+  /** Downloads an artifact into memory (a Blob; for files on disk in Node see `downloadTo` in node.ts). */
+  async download(runId: string, type: ArtifactKind, options: { signal?: AbortSignal } = {}): Promise<Blob> {
+    return (await this.fetchArtifact(runId, type, options)).blob();
+  }
+
+  /**
+   * Follows the run's event stream until the run finishes. Resumes with Last-Event-ID after a
+   * dropped or silent connection, so no event is lost or repeated. Throws StreamUnavailableError
+   * when the stream cannot be used (then `wait` polls instead), ReconApiError for 4xx answers.
+   */
+  async *events(runId: string, options: EventsOptions = {}): AsyncGenerator<RunStreamEvent> {
+    const { signal, idleTimeoutMs = 45_000, maxFailures = 5, retryDelayMs = 250 } = options;
+    const path = `/api/runs/${encodeURIComponent(runId)}/stream`;
+    let lastId = options.lastEventId ?? 0;
+    let failures = 0;
+    const fail = async (reason: string, cause?: unknown) => {
+      failures++;
+      if (failures >= maxFailures) throw new StreamUnavailableError(`${reason} (${failures} attempts)`, { cause });
+      await delay(Math.min(5000, retryDelayMs * 2 ** (failures - 1)), signal);
+    };
+    while (!signal?.aborted) {
+      const connection = new AbortController();
+      const abort = () => connection.abort(signal?.reason);
+      signal?.addEventListener('abort', abort, { once: true });
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => connection.abort(new Error('stream idle')), idleTimeoutMs);
+      };
+      try {
+        let response: Response;
+        try {
+          touch();
+          response = await this.send('GET', path, {
+            headers: { accept: 'text/event-stream', ...(lastId && { 'last-event-id': String(lastId) }) },
+            signal: connection.signal,
+          });
+        } catch (error) {
+          if (signal?.aborted) return;
+          await fail(error instanceof Error ? error.message : String(error), error);
+          continue;
+        }
+        if (response.status === 204) return;
+        if (!response.ok) {
+          const error = new ReconApiError(response.status, parseBody(await response.text().catch(() => '')), {
+            method: 'GET',
+            url: this.url(path),
+          });
+          if (response.status < 500 && response.status !== 408 && response.status !== 429) throw error;
+          await fail(`HTTP ${response.status}`, error);
+          continue;
+        }
+        const type = response.headers.get('content-type') ?? '';
+        if (!type.includes('text/event-stream') || !response.body) {
+          await response.body?.cancel().catch(() => {});
+          throw new StreamUnavailableError(`the server answered ${type || 'without a content type'} instead of text/event-stream`);
+        }
+        const parser = new SseParser();
+        const decoder = new TextDecoder();
+        const reader = response.body.getReader();
+        let received = 0;
+        let finished = false;
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            touch();
+            for (const message of parser.push(decoder.decode(value, { stream: true }))) {
+              if (message.id !== undefined && /^\d+$/.test(message.id)) lastId = Number(message.id);
+              let data: Record<string, unknown>;
+              try {
+                data = JSON.parse(message.data);
+              } catch {
+                continue;
+              }
+              received++;
+              failures = 0;
+              const event = { ...data, id: lastId } as RunStreamEvent;
+              yield event;
+              if (event.type === 'status' && isTerminalStatus(event.status)) finished = true;
+            }
+            if (finished) return;
+          }
+        } catch (error) {
+          if (signal?.aborted) return;
+          // A dropped or idle connection: resume from lastId below.
+          if (!received) await fail(error instanceof Error ? error.message : String(error), error);
+          continue;
+        } finally {
+          reader.cancel().catch(() => {});
+        }
+        // The server closed the stream before the run finished (a restart, a proxy timeout): resume.
+        if (!received) await fail('the stream closed without sending events');
+      } finally {
+        clearTimeout(idle);
+        signal?.removeEventListener('abort', abort);
+        connection.abort();
+      }
+    }
+  }
+
+  /**
+   * Waits for the run to finish and returns it (completed, failed or canceled), reporting every
+   * event on the way. Follows the event stream; polls GET /api/runs/:id if the stream cannot be used.
+   */
+  async wait(runId: string, options: WaitOptions = {}): Promise<RunView> {
+    const { signal } = options;
+    if (options.stream !== false) {
+      try {
+        for await (const event of this.events(runId, options)) options.onEvent?.(event);
+        signal?.throwIfAborted();
+        const run = await this.get(runId, { ...(signal && { signal }) });
+        if (isTerminalStatus(run.status)) return run;
+      } catch (error) {
+        if (!(error instanceof StreamUnavailableError)) throw error;
+        options.onFallback?.(error);
+      }
+    }
+    return this.#poll(runId, options);
+  }
+
+  async #poll(runId: string, options: WaitOptions): Promise<RunView> {
+    const { signal, pollIntervalMs = 1000 } = options;
+    let previous: RunView | undefined;
+    let failures = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      let run: RunView;
+      try {
+        run = await this.get(runId, { ...(signal && { signal }) });
+        failures = 0;
+      } catch (error) {
+        if (!(error instanceof ReconConnectionError) || ++failures >= 10) throw error;
+        await delay(pollIntervalMs, signal);
         continue;
       }
-      if (response.status === 204) return;
-      if (!response.ok || !response.body) throw new ReconApiError(response.status, (await response.json().catch(() => ({}))) as Record<string, unknown>);
-      const decoder = new TextDecoder();
-      let buffer = '';
-      try {
-        for await (const chunk of response.body) {
-          buffer += decoder.decode(chunk, { stream: true });
-          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const id = /^id: (\d+)$/m.exec(frame)?.[1];
-            const data = /^data: (.*)$/m.exec(frame)?.[1];
-            if (!id || !data) continue;
-            lastId = Number(id);
-            yield { id: lastId, ...JSON.parse(data) };
-          }
-        }
-        failures = 0;
-      } catch {
-        if (signal?.aborted) return;
-        failures++;
+      const base = { id: 0, runId, at: new Date().toISOString(), polled: true };
+      if (!previous || previous.status !== run.status || previous.stage !== run.stage) {
+        options.onEvent?.({
+          ...base,
+          type: 'status',
+          status: run.status,
+          stage: run.stage,
+          progress: run.progress,
+          message: run.message,
+          ...(run.error && { error: run.error }),
+          ...(run.errorHint && { errorHint: run.errorHint }),
+        });
+      } else if ((previous.progress !== run.progress || previous.message !== run.message) && run.stage) {
+        options.onEvent?.({ ...base, type: 'progress', stage: run.stage, progress: run.progress, message: run.message });
       }
+      if (isTerminalStatus(run.status)) return run;
+      previous = run;
+      await delay(pollIntervalMs, signal);
     }
   }
 }
