@@ -2,12 +2,12 @@
 # Installs the system programs Recon's engines and tests use, from Debian's packages, when
 # running as root on Debian/Ubuntu; otherwise says what to install. npm installs the rest.
 #   scripts/setup.sh            what the demo needs (colmap)
-#   scripts/setup.sh test       plus what the test suite needs (postgresql, python3-numpy)
+#   scripts/setup.sh test       plus what the test suite needs (postgresql, python3-numpy, chromium)
 set -euo pipefail
 
 want=(colmap)
 if [[ "${1:-}" == "test" ]]; then
-  want+=(postgresql python3-numpy)
+  want+=(postgresql python3-numpy chromium)
 fi
 
 missing=()
@@ -16,6 +16,7 @@ for pkg in "${want[@]}"; do
     colmap) command -v colmap >/dev/null || missing+=(colmap) ;;
     postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql) ;;
     python3-numpy) python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy) ;;
+    chromium) command -v chromium >/dev/null || missing+=(chromium) ;;
   esac
 done
 

@@ -25,6 +25,69 @@ export const configSchema = z.object({
   MAX_IMAGES: int(1).default(500),
   MAX_FILE_BYTES: int(1).default(100 * 1024 * 1024),
   MAX_RUN_BYTES: int(1).default(4 * 1024 * 1024 * 1024),
+  /** Runs one key (or, without keys, the local user) may have queued or running at once. */
+  MAX_QUEUED_RUNS_PER_KEY: int(1).default(20),
+  /** Uploads are refused (507) when the data folder's disk has less free space than this. */
+  RECON_MIN_FREE_DISK_BYTES: int(0).default(512 * 1024 * 1024),
+  /** Admin keys given by the environment (comma-separated, at least 32 characters each). */
+  RECON_API_KEYS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'each RECON_API_KEYS key needs at least 32 characters'))),
+  /** Serve without API keys on a non-loopback HOST (refused at start-up otherwise). */
+  RECON_INSECURE_NO_AUTH: bool.default(false),
+  /** Requests per key (or per IP without one) per window, on every route; 0 turns rate limiting off. */
+  RECON_RATE_LIMIT_MAX: int(0).default(600),
+  RECON_RATE_LIMIT_WINDOW_MS: int(1000).default(60_000),
+  /** Run creations (POST /api/runs, reruns) per key per hour. */
+  RECON_RATE_LIMIT_RUNS_PER_HOUR: int(1).default(120),
+  /** Preview image, input thumbnails, GLB metadata and compression after each successful run. */
+  RECON_POSTPROCESS: bool.default(true),
+  RECON_PREVIEW_WIDTH: int(64).max(8192).default(1024),
+  /** GLBs larger than this also get a meshopt-compressed copy (artifact glb-compressed). */
+  RECON_COMPRESS_GLB_BYTES: int(0).default(4 * 1024 * 1024),
+  /** Seconds before each delivery attempt (the first is usually 0); the Standard Webhooks schedule by default. */
+  RECON_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('0,5,300,1800,7200,18000,36000,36000')
+    .transform((s) => s.split(',').map((v) => Number(v.trim())))
+    .pipe(z.array(z.number().min(0).max(7 * 86400)).min(1)),
+  /** Allow webhook targets on loopback, private, link-local or metadata addresses (SSRF guard off). */
+  RECON_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  RECON_WEBHOOK_TIMEOUT_MS: int(100).default(10_000),
+  /** At most one run.progress delivery per run in this interval. */
+  RECON_WEBHOOK_PROGRESS_INTERVAL_MS: int(0).default(5000),
+  /** Interactive sessions (WebSocket): how many may exist at once, and when an idle one is removed. */
+  RECON_MAX_SESSIONS: int(1).default(100),
+  RECON_SESSION_IDLE_MS: int(100).default(3600_000),
+  RECON_SESSION_SWEEP_MS: int(50).default(300_000),
+  RECON_SESSION_MAX_MESSAGE_BYTES: int(1024).default(64 * 1024 * 1024),
+  /** Hugging Face token for the vggt-space engine (your account's GPU quota; private Spaces). */
+  HF_TOKEN: z.string().min(1).optional(),
+  /** The VGGT Space: a Space id (default facebook/vggt) or the URL of any Gradio app serving the VGGT demo. */
+  VGGT_SPACE: z.string().min(1).optional(),
+  /** A GPU-quota refusal is retried when the Space frees up within this many seconds; beyond, the run fails. */
+  VGGT_SPACE_MAX_QUOTA_WAIT_SECONDS: int(0).default(3600),
+  /** vggt-local: a VGGT checkpoint file or a Hugging Face model id (e.g. facebook/VGGT-1B); unset = engine unusable. */
+  VGGT_WEIGHTS: z.string().min(1).optional(),
+  /** The Python that has torch and vggt installed (runs src/engines/vggt-local/worker.py). */
+  VGGT_PYTHON: z.string().min(1).default('python3'),
+  /** A vggt-local request that takes longer than this is stopped (the worker is restarted). */
+  VGGT_WORKER_TIMEOUT_SECONDS: int(1).default(900),
+  /** Loading the model (a first hub download included) may take this long. */
+  VGGT_LOAD_TIMEOUT_SECONDS: int(1).default(1800),
+  /** Let vggt-local run on the CPU when torch sees no CUDA GPU (very slow; off by default). */
+  VGGT_ALLOW_CPU: bool.default(false),
+  /** da3: base URL of a Depth Anything 3 backend (python -m depth_anything_3.services.backend). */
+  DA3_URL: z.string().url().optional(),
+  /** The folder Recon stages da3 inputs and outputs in (default: the run's work folder); must be shared with the backend. */
+  DA3_SHARED_DIR: z.string().min(1).optional(),
+  /** The same folder as the DA3 backend sees it (when it is mounted elsewhere there, e.g. in a container). */
+  DA3_BACKEND_DIR: z.string().min(1).optional(),
+  DA3_POLL_INTERVAL_MS: int(10).default(1000),
+  /** A da3 task that is not done after this long fails the run. */
+  DA3_TIMEOUT_SECONDS: int(1).default(1800),
 });
 
 export interface Config {
@@ -40,7 +103,18 @@ export interface Config {
   retryMaxMs: number;
   runWorkers: boolean;
   maxRunSeconds: number;
-  limits: { maxImages: number; maxFileBytes: number; maxRunBytes: number };
+  limits: { maxImages: number; maxFileBytes: number; maxRunBytes: number; maxQueuedRunsPerKey: number; minFreeDiskBytes: number };
+  auth: { envKeys: string[]; insecureNoAuth: boolean };
+  rateLimits: { max: number; windowMs: number; runsPerHour: number };
+  postprocess: { enabled: boolean; previewWidth: number; compressGlbBytes: number };
+  webhooks: { retryScheduleMs: number[]; allowPrivate: boolean; timeoutMs: number; progressIntervalMs: number };
+  sessions: { maxSessions: number; idleTimeoutMs: number; sweepIntervalMs: number; maxMessageBytes: number };
+  /** vggt-space: `configured` when HF_TOKEN or VGGT_SPACE was set (it is then the default engine). */
+  vggtSpace: { space: string; token: string | undefined; maxQuotaWaitMs: number; configured: boolean };
+  /** vggt-local: `weights` unset means the engine is listed but unusable. */
+  vggtLocal: { weights: string | undefined; python: string; timeoutMs: number; loadTimeoutMs: number; allowCpu: boolean };
+  /** da3: `url` unset means the engine is listed but unusable. */
+  da3: { url: string | undefined; sharedDir: string | undefined; backendDir: string | undefined; pollIntervalMs: number; timeoutMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -65,6 +139,47 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retryMaxMs: c.RECON_RETRY_MAX_MS,
     runWorkers: c.RECON_WORKERS,
     maxRunSeconds: c.RECON_MAX_RUN_SECONDS,
-    limits: { maxImages: c.MAX_IMAGES, maxFileBytes: c.MAX_FILE_BYTES, maxRunBytes: c.MAX_RUN_BYTES },
+    limits: {
+      maxImages: c.MAX_IMAGES,
+      maxFileBytes: c.MAX_FILE_BYTES,
+      maxRunBytes: c.MAX_RUN_BYTES,
+      maxQueuedRunsPerKey: c.MAX_QUEUED_RUNS_PER_KEY,
+      minFreeDiskBytes: c.RECON_MIN_FREE_DISK_BYTES,
+    },
+    auth: { envKeys: c.RECON_API_KEYS, insecureNoAuth: c.RECON_INSECURE_NO_AUTH },
+    rateLimits: { max: c.RECON_RATE_LIMIT_MAX, windowMs: c.RECON_RATE_LIMIT_WINDOW_MS, runsPerHour: c.RECON_RATE_LIMIT_RUNS_PER_HOUR },
+    postprocess: { enabled: c.RECON_POSTPROCESS, previewWidth: c.RECON_PREVIEW_WIDTH, compressGlbBytes: c.RECON_COMPRESS_GLB_BYTES },
+    webhooks: {
+      retryScheduleMs: c.RECON_WEBHOOK_RETRY_SCHEDULE.map((seconds) => Math.round(seconds * 1000)),
+      allowPrivate: c.RECON_WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: c.RECON_WEBHOOK_TIMEOUT_MS,
+      progressIntervalMs: c.RECON_WEBHOOK_PROGRESS_INTERVAL_MS,
+    },
+    sessions: {
+      maxSessions: c.RECON_MAX_SESSIONS,
+      idleTimeoutMs: c.RECON_SESSION_IDLE_MS,
+      sweepIntervalMs: c.RECON_SESSION_SWEEP_MS,
+      maxMessageBytes: c.RECON_SESSION_MAX_MESSAGE_BYTES,
+    },
+    vggtSpace: {
+      space: c.VGGT_SPACE ?? 'facebook/vggt',
+      token: c.HF_TOKEN,
+      maxQuotaWaitMs: c.VGGT_SPACE_MAX_QUOTA_WAIT_SECONDS * 1000,
+      configured: !!(c.HF_TOKEN || c.VGGT_SPACE),
+    },
+    vggtLocal: {
+      weights: c.VGGT_WEIGHTS,
+      python: c.VGGT_PYTHON,
+      timeoutMs: c.VGGT_WORKER_TIMEOUT_SECONDS * 1000,
+      loadTimeoutMs: c.VGGT_LOAD_TIMEOUT_SECONDS * 1000,
+      allowCpu: c.VGGT_ALLOW_CPU,
+    },
+    da3: {
+      url: c.DA3_URL,
+      sharedDir: c.DA3_SHARED_DIR && resolve(c.DA3_SHARED_DIR),
+      backendDir: c.DA3_BACKEND_DIR,
+      pollIntervalMs: c.DA3_POLL_INTERVAL_MS,
+      timeoutMs: c.DA3_TIMEOUT_SECONDS * 1000,
+    },
   };
 }

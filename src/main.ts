@@ -1,21 +1,42 @@
 import { parseArgs } from 'node:util';
-import { runDemo } from './cli/demo.ts';
-import { inspectFile, printSummary } from './cli/inspect.ts';
+import { UsageError } from './cli/args.ts';
+import { enginesCommand } from './cli/engines.ts';
+import { inspectCommand } from './cli/inspect.ts';
+import { KeysCliError, keysCommand } from './cli/keys.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger } from './logger.ts';
-import { startRecon } from './recon.ts';
+import { rerunCommand, runCommand } from './cli/run.ts';
+import { cancelCommand, downloadCommand, logsCommand, lsCommand, statusCommand } from './cli/runs.ts';
+import { HELP } from './cli/usage.ts';
+import { ReconApiError, ReconConnectionError } from './sdk/client.ts';
 
 const USAGE = `recon — photos in, 3D scenes out
 
 Usage:
-  recon serve [--port N] [--host H] [--data DIR] [--no-workers]
-  recon worker                      process queued runs (needs DATABASE_URL)
+  recon run <files|folders…> [--engine ID] [--set key=value …] [--webhook URL] [--wait] [--out DIR] [--json]
+                                    upload images and reconstruct them, with live progress
+  recon ls [--status S] [--engine ID] [--limit N]   list runs
+  recon status <runId>              a run's status, progress, error and artifacts
+  recon logs <runId> [-f]           its log lines and status changes (-f: follow)
+  recon download <runId> [--type T] [--out DIR]     save its artifacts
+  recon cancel <runId>              stop a run
+  recon rerun <runId> [--set key=value …] [--wait]  the same images again, other settings
+  recon engines [--json]            engines, whether each is usable (and why not), limits, settings
+  recon keys create|list|revoke     API keys (recon keys --help)
+  recon inspect <file> [--json]     summarise an .npz, a .glb or a COLMAP model folder
   recon demo [--exit]               reconstruct the bundled photos with COLMAP
-  recon inspect FILE [--json]       summarise an .npz, a .glb or a COLMAP model folder
-  recon --help
+  recon serve [--port N] [--host H] [--data DIR] [--no-workers] [--insecure-no-auth]
+  recon worker                      process queued runs (needs DATABASE_URL)
+  recon <command> --help
 
-Environment: RECON_DATA_DIR, PORT, HOST, DATABASE_URL, RECON_LOG_LEVEL, MAX_IMAGES, MAX_FILE_BYTES, …`;
+Client commands talk to RECON_URL (default http://127.0.0.1:3000) with RECON_API_KEY as the
+Bearer key; \`recon run\` without RECON_URL starts an embedded server for the command.
+--json prints only machine-readable output. Exit codes: 0 success, 1 run failed or request
+refused, 2 usage error.
+
+Server environment: RECON_DATA_DIR, PORT, HOST, DATABASE_URL, RECON_API_KEYS, RECON_LOG_LEVEL,
+MAX_IMAGES, MAX_FILE_BYTES, … (see README)`;
 
 async function serve(args: string[], workerOnly: boolean) {
   const { values } = parseArgs({
@@ -25,6 +46,7 @@ async function serve(args: string[], workerOnly: boolean) {
       host: { type: 'string' },
       data: { type: 'string' },
       'no-workers': { type: 'boolean' },
+      'insecure-no-auth': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -34,11 +56,14 @@ async function serve(args: string[], workerOnly: boolean) {
     ...(values.port && { PORT: values.port }),
     ...(values.host && { HOST: values.host }),
     ...(values.data && { RECON_DATA_DIR: values.data }),
+    ...(values['insecure-no-auth'] && { RECON_INSECURE_NO_AUTH: '1' }),
   });
   if (workerOnly && !config.databaseUrl) {
     throw new ConfigError('recon worker shares a database with the server: set DATABASE_URL=postgres://…');
   }
   const log = createLogger(config.logLevel);
+  // Loaded on demand: the server's modules take seconds to load, client commands need none of them.
+  const { startRecon } = await import('./recon.ts');
   const recon = await startRecon(config, { log, workers: !values['no-workers'] });
   if (!workerOnly) {
     const url = await recon.listen();
@@ -58,22 +83,8 @@ async function serve(args: string[], workerOnly: boolean) {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-async function inspect(args: string[]) {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  if (positionals.length !== 1) {
-    console.error('Usage: recon inspect FILE [--json]');
-    process.exit(2);
-  }
-  const path = positionals[0]!;
-  const result = await inspectFile(path).catch((error: Error) => {
-    console.error(`recon: ${error.message}`);
-    process.exit(1);
-  });
-  if (values.json) console.log(JSON.stringify(result, null, 2));
-  else printSummary(path, result);
-}
-
-async function main(argv: string[]) {
+/** Runs one command; resolves to its exit code (undefined: keep running, as `serve` does). */
+async function main(argv: string[]): Promise<unknown> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
@@ -81,25 +92,70 @@ async function main(argv: string[]) {
     case 'worker':
       return serve(rest, true);
     case 'demo':
-      return runDemo({ keepServing: process.stdout.isTTY === true && !rest.includes('--exit') });
+      if (rest.includes('--help') || rest.includes('-h')) return console.log(HELP.demo);
+      return (await import('./cli/demo.ts')).runDemo({ keepServing: process.stdout.isTTY === true && !rest.includes('--exit') });
+    case 'run':
+      return runCommand(rest);
+    case 'rerun':
+      return rerunCommand(rest);
+    case 'ls':
+      return lsCommand(rest);
+    case 'status':
+      return statusCommand(rest);
+    case 'logs':
+      return logsCommand(rest);
+    case 'download':
+      return downloadCommand(rest);
+    case 'cancel':
+      return cancelCommand(rest);
+    case 'engines':
+      return enginesCommand(rest);
+    case 'keys':
+      return keysCommand(rest);
     case 'inspect':
-      return inspect(rest);
+      return inspectCommand(rest);
+    case 'help':
+      if (rest[0] && rest[0] in HELP) return console.log(HELP[rest[0] as keyof typeof HELP]);
+      if (rest[0]) return main([rest[0], '--help']);
+      return console.log(USAGE);
     case undefined:
     case '--help':
     case '-h':
-    case 'help':
       return console.log(USAGE);
     default:
-      console.error(`Unknown command "${command}".\n\n${USAGE}`);
-      process.exit(2);
+      throw new UsageError(`Unknown command "${command}".`, USAGE);
   }
 }
 
-main(process.argv.slice(2)).catch((error) => {
-  if (error instanceof ConfigError || error instanceof DataDirLockedError) {
-    console.error(`recon: ${error.message}`);
-    process.exit(2);
-  }
-  console.error(error);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  (error) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}${error.usage ? `\n\n${error.usage}` : ''}`);
+      process.exit(2);
+    }
+    if (typeof error?.code === 'string' && error.code.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`recon: ${error.message}\nSee: recon ${process.argv[2] ?? ''} --help`);
+      process.exit(2);
+    }
+    if (error instanceof ConfigError || error instanceof DataDirLockedError || error instanceof KeysCliError) {
+      console.error(`recon: ${error.message}`);
+      process.exit(2);
+    }
+    if (error instanceof ReconApiError) {
+      // A request the server found malformed (400) is the caller's mistake, like a usage error.
+      console.error(`recon: ${error.detail} (HTTP ${error.status} ${error.title})`);
+      const fields = Array.isArray(error.extra.errors) ? (error.extra.errors as { path?: string; message?: string }[]) : [];
+      for (const f of fields.slice(0, 20)) if (!error.detail.includes(`${f.message}`)) console.error(`  ${f.path ?? ''}: ${f.message ?? ''}`);
+      process.exit(error.status === 400 ? 2 : 1);
+    }
+    if (error instanceof ReconConnectionError) {
+      console.error(`recon: ${error.message}\nStart a server with \`recon serve\`, or point RECON_URL at one.`);
+      process.exit(1);
+    }
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -2,19 +2,36 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ApiKeyService } from './auth/key-service.ts';
+import { BatchesService } from './batches/batches-service.ts';
+import { isLoopbackHost } from './auth/loopback.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
-import type { Config } from './config.ts';
+import { type Config, ConfigError } from './config.ts';
 import { RunEventHub } from './core/run-event-hub.ts';
 import { PredictionsService } from './core/predictions-service.ts';
 import { RunExecution } from './core/run-execution.ts';
 import { RunsService } from './core/runs-service.ts';
 import { openStore, type Store } from './db/database.ts';
+import { AnalyticsRepository } from './db/analytics-repository.ts';
+import { ApiKeysRepository } from './db/api-keys-repository.ts';
+import { BatchesRepository } from './db/batches-repository.ts';
 import { RunEventsRepository } from './db/run-events-repository.ts';
 import { RunsRepository } from './db/runs-repository.ts';
+import { SessionsRepository } from './db/sessions-repository.ts';
+import { WebhooksRepository } from './db/webhooks-repository.ts';
 import { createEngineRegistry } from './engines/index.ts';
 import type { EngineRegistry } from './engines/registry.ts';
 import { buildApp } from './http/app.ts';
+import { PostProcessor } from './postprocess/post-processor.ts';
+import { AnalyticsService } from './metrics/analytics-service.ts';
+import { ReconMetrics } from './metrics/metrics.ts';
 import { RunQueue } from './queue/run-queue.ts';
+import { SessionSweeper } from './sessions/session-sweeper.ts';
+import { SessionsService } from './sessions/sessions-service.ts';
+import { DeliveryLoop } from './webhooks/delivery-loop.ts';
+import { WebhookDispatcher } from './webhooks/event-dispatcher.ts';
+import { type Resolve, WebhookSender } from './webhooks/sender.ts';
+import { WebhooksService } from './webhooks/webhooks-service.ts';
 import { RunWorker } from './worker/run-worker.ts';
 
 export interface Recon {
@@ -36,6 +53,8 @@ export interface StartOptions {
   engines?: (registry: EngineRegistry) => void;
   /** Start the queue workers in this process (`recon serve` does; `recon serve --no-workers` doesn't). */
   workers?: boolean;
+  /** How webhook target names are resolved (tests inject answers; the default asks the system). */
+  webhookResolve?: Resolve;
 }
 
 /** Wires the store, queue, blobs, services, worker and HTTP app together. */
@@ -59,6 +78,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await rm(join(config.dataDir, 'tmp'), { recursive: true, force: true });
       await rm(join(config.dataDir, 'work'), { recursive: true, force: true });
     }
+    const keys = new ApiKeyService(new ApiKeysRepository(store.db), config.auth.envKeys);
     const runsRepository = new RunsRepository(store.db);
     const runEvents = new RunEventsRepository(store.db);
     const blobs = new LocalBlobStore(join(config.dataDir, 'runs'));
@@ -67,6 +87,44 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     await queue.prepare(engines.list().map((engine) => engine.id));
     const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits });
     const execution = new RunExecution({ runs: runsRepository, events: runEvents, blobs, service: runs });
+    if (store.kind === 'pglite') {
+      const removed = await runs.removeUncommittedImages();
+      if (removed) log.warn({ files: removed }, 'removed image files of uploads cut short by a restart');
+    }
+
+    // Webhooks, batches and metrics follow the run event log; they watch before the worker starts,
+    // so runs it recovers are seen too.
+    const webhooksRepository = new WebhooksRepository(store.db);
+    const analyticsRepository = new AnalyticsRepository(store.db);
+    const metrics = new ReconMetrics({ analytics: analyticsRepository, engineIds: () => engines.list().map((e) => e.id) });
+    const webhooks = new WebhooksService({ repo: webhooksRepository, ...config.webhooks });
+    const batches = new BatchesService({ repo: new BatchesRepository(store.db), runs });
+    const dispatcher = new WebhookDispatcher({
+      hub,
+      repo: webhooksRepository,
+      webhooks,
+      runs,
+      batches,
+      log,
+      progressIntervalMs: config.webhooks.progressIntervalMs,
+    });
+    const deliveries = new DeliveryLoop({
+      repo: webhooksRepository,
+      sender: new WebhookSender({ ...config.webhooks, ...(options.webhookResolve && { resolve: options.webhookResolve }) }),
+      log,
+      options: { ...config.webhooks, releaseAllClaimsOnStart: store.kind === 'pglite' },
+      defaultSecret: (owner) => webhooks.defaultSecret(owner),
+      onResult: (result) => metrics.webhookDelivery(result),
+    });
+    webhooks.onEnqueued(() => deliveries.kick());
+    metrics.watchRuns(hub, runs, webhooksRepository, log);
+    dispatcher.start();
+    await deliveries.start();
+    cleanups.push(async () => {
+      await dispatcher.stop();
+      await metrics.stop();
+      await deliveries.stop();
+    });
 
     let worker: RunWorker | undefined;
     if (options.workers ?? config.runWorkers) {
@@ -78,6 +136,9 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         blobs,
         hub,
         log,
+        ...(config.postprocess.enabled && {
+          postProcessor: new PostProcessor({ blobs, execution, predictions: new PredictionsService(runs, blobs), options: config.postprocess }),
+        }),
         options: {
           workRoot: join(config.dataDir, 'work'),
           concurrency: config.engineConcurrency,
@@ -95,8 +156,28 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       cleanups.push(() => running.stop());
     }
 
+    const predictions = new PredictionsService(runs, blobs);
+    const sessions = new SessionsService({
+      repo: new SessionsRepository(store.db),
+      runs,
+      predictions,
+      hub,
+      runEvents,
+      blobs,
+      engines,
+      dataDir: config.dataDir,
+      limits: config.sessions,
+      log,
+    });
+    const sweeper = new SessionSweeper(sessions, config.sessions.sweepIntervalMs, log);
+    await sessions.resume();
+    sweeper.start();
+    cleanups.push(async () => {
+      await sweeper.stop();
+      await sessions.stop();
+    });
     const app = await buildApp(
-      { config, runs, predictions: new PredictionsService(runs, blobs), runEvents, hub, blobs, engines, storeKind: store.kind },
+      { config, runs, predictions, runEvents, hub, blobs, engines, storeKind: store.kind, sessions, keys, webhooks, batches, metrics, analytics: new AnalyticsService(analyticsRepository) },
       log,
     );
     cleanups.push(() => app.close());
@@ -109,6 +190,13 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       worker,
       url: undefined,
       async listen() {
+        if (!isLoopbackHost(config.host) && !config.auth.insecureNoAuth && !(await keys.anyActive())) {
+          await close();
+          throw new ConfigError(
+            `Refusing to serve on ${config.host} without API keys: create one first (recon keys create --admin), ` +
+              'set RECON_API_KEYS, listen on 127.0.0.1, or pass --insecure-no-auth to run open.',
+          );
+        }
         const address = await app.listen({ host: config.host, port: config.port });
         recon.url = address.replace('[::1]', 'localhost');
         return recon.url;

@@ -4,7 +4,7 @@ import type { RunEventsRepository } from '../db/run-events-repository.ts';
 import type { RunsRepository } from '../db/runs-repository.ts';
 import type { Database, RunRow } from '../db/schema.ts';
 import { ARTIFACT_FILES, type ArtifactKind } from '../engines/engine.ts';
-import { ACTIVE_STATUSES, type RunStatus } from './run-model.ts';
+import { ACTIVE_STATUSES, type GlbMetadata, type RunStatus } from './run-model.ts';
 import type { RunsService } from './runs-service.ts';
 
 /** A worker's hold on one run: valid while the run still carries the job's token. */
@@ -12,6 +12,9 @@ export interface RunLease {
   runId: string;
   token: string;
 }
+
+/** Statuses a worker's run can be in: an engine's `uploading` stage (to a remote service) included. */
+const LEASED_STATUSES: readonly RunStatus[] = [...ACTIVE_STATUSES, 'uploading'];
 
 const PROGRESS_INTERVAL_MS = 250;
 const LOG_FLUSH_MS = 500;
@@ -60,7 +63,7 @@ export class RunExecution {
   /** Is the lease still this worker's? (false once the run was canceled or re-queued) */
   async holds(lease: RunLease): Promise<boolean> {
     const row = await this.#runs.find(lease.runId);
-    return !!row && row.job_token === lease.token && ACTIVE_STATUSES.includes(row.status);
+    return !!row && row.job_token === lease.token && LEASED_STATUSES.includes(row.status);
   }
 
   reporter(lease: RunLease, onError: (error: unknown) => void) {
@@ -106,6 +109,13 @@ export class RunExecution {
     });
   }
 
+  async recordGlbMetadata(lease: RunLease, metadata: GlbMetadata) {
+    await this.withLease(lease, async (row, trx) => {
+      const artifacts = { ...structuredClone(row.artifacts), glbMetadata: metadata };
+      await this.#runs.update(row.id, { artifacts: JSON.stringify(artifacts) }, trx);
+    });
+  }
+
   complete(lease: RunLease) {
     return this.finish(lease, { status: 'completed', stage: null, progress: 1, message: 'completed' });
   }
@@ -148,7 +158,7 @@ export class RunExecution {
   private async withLease<T>(lease: RunLease, work: (row: RunRow, trx: Transaction<Database>) => Promise<T>) {
     return this.#runs.transaction(async (trx) => {
       const row = await this.#runs.findForUpdate(lease.runId, trx);
-      const held = row && row.job_token === lease.token && [...ACTIVE_STATUSES, 'uploading'].includes(row.status);
+      const held = row && row.job_token === lease.token && LEASED_STATUSES.includes(row.status);
       return held ? work(row, trx) : undefined;
     });
   }

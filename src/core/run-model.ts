@@ -14,6 +14,20 @@ export const ACTIVE_STATUSES: readonly RunStatus[] = ['processing', 'fetching'];
 
 export const artifactType = z.enum(ARTIFACT_KINDS as [string, ...string[]]);
 
+export const glbMetadata = z
+  .object({
+    nodes: z.number().int(),
+    meshes: z.number().int(),
+    primitives: z.number().int(),
+    points: z.number().int().describe('Vertices of POINTS primitives'),
+    vertices: z.number().int().describe('Vertices of all primitives'),
+    materials: z.number().int(),
+    bounds: z.object({ min: z.array(z.number()), max: z.array(z.number()) }).nullable(),
+    bytes: z.number().int(),
+  })
+  .describe("What the run's scene.glb holds");
+export type GlbMetadata = z.infer<typeof glbMetadata>;
+
 export const runView = z
   .object({
     runId: z.string(),
@@ -35,6 +49,7 @@ export const runView = z
     webhookUrl: z.string().optional(),
     artifacts: z.record(z.string(), z.string()).describe('Artifact URLs by type'),
     unavailableArtifacts: z.record(z.string(), z.string()).optional().describe('Why an artifact is missing'),
+    glbMetadata: glbMetadata.optional(),
   })
   .describe('A run, in the seed client shape (VGGTRun) plus engine, stage, progress and queuePosition');
 export type RunView = z.infer<typeof runView>;
@@ -58,4 +73,6 @@ export interface ArtifactRecord {
 export interface Artifacts {
   available: Record<string, ArtifactRecord>;
   unavailable: Record<string, string>;
+  /** What scene.glb holds, measured after the run. */
+  glbMetadata?: GlbMetadata;
 }

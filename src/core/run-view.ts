@@ -28,5 +28,6 @@ export function toRunView(row: RunRow, images: string[], queuePosition: number |
     ...(row.webhook_url && { webhookUrl: row.webhook_url }),
     artifacts,
     ...(Object.keys(unavailable).length && { unavailableArtifacts: unavailable }),
+    ...(row.artifacts.glbMetadata && { glbMetadata: row.artifacts.glbMetadata }),
   };
 }

@@ -7,7 +7,7 @@ import type { EngineRegistry } from '../engines/registry.ts';
 import type { RunQueue } from '../queue/run-queue.ts';
 import { newRunId, randomToken } from './ids.ts';
 import { compareNames, uniqueName } from './image-names.ts';
-import { badRequest, conflict, notFound, tooLarge, unprocessable } from './problem.ts';
+import { badRequest, conflict, notFound, Problem, tooLarge, unprocessable } from './problem.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus, type RunView } from './run-model.ts';
 import { toRunView } from './run-view.ts';
 
@@ -15,6 +15,10 @@ export interface RunLimits {
   maxImages: number;
   maxFileBytes: number;
   maxRunBytes: number;
+  /** Runs a key may have queued or running at once (runs without an owner are not counted). */
+  maxQueuedRunsPerKey?: number;
+  /** Uploads are refused below this much free disk (checked by the upload route). */
+  minFreeDiskBytes?: number;
 }
 
 /** An uploaded file already written to a temporary path and recognised as an image. */
@@ -135,6 +139,8 @@ export class RunsService {
       images: maxImages - images.length,
       bytes: this.#limits.maxRunBytes - images.reduce((sum, i) => sum + i.bytes, 0),
       maxImages,
+      minFreeDiskBytes: this.#limits.minFreeDiskBytes ?? 0,
+      maxRunBytes: this.#limits.maxRunBytes,
     };
   }
 
@@ -189,6 +195,8 @@ export class RunsService {
 
   /** Queues the run for its engine. */
   async process(id: string, owner?: string | null): Promise<RunView> {
+    // Outside the transaction: the embedded store has one connection, held by a transaction.
+    await this.assertQueueRoom(owner ?? null);
     await this.#runs.transaction(async (trx) => {
       const row = await this.lockOwned(id, owner, trx);
       if (ACTIVE_STATUSES.includes(row.status) || (row.status === 'uploading' && row.job_token)) {
@@ -232,6 +240,7 @@ export class RunsService {
   /** A new run on the same images with changed settings, queued at once. */
   async rerun(id: string, settings: Record<string, unknown> | undefined, owner?: string | null, engineId?: string): Promise<RunView> {
     const parent = await this.findOwned(id, owner);
+    await this.assertQueueRoom(owner ?? null);
     const images = await this.#runs.images(id);
     if (!images.length) throw unprocessable(`Run ${id} has no images to rerun`);
     const sameEngine = !engineId || engineId === parent.engine;
@@ -272,6 +281,23 @@ export class RunsService {
       throw error;
     }
     return this.afterChange(childId);
+  }
+
+  /**
+   * After a crash: an upload moves its files into place before its transaction commits, so a
+   * crash in between leaves files no row mentions. They were never part of the run; remove them.
+   */
+  async removeUncommittedImages(): Promise<number> {
+    let removed = 0;
+    for (const id of await this.#runs.acceptingImages()) {
+      const known = new Set((await this.#runs.images(id)).map((i) => `images/${i.name}`));
+      for (const key of await this.#blobs.list(id, 'images')) {
+        if (known.has(key)) continue;
+        await this.#blobs.remove(id, key);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** Puts a run in the engine's queue under a fresh job token (stale jobs then do nothing). */
@@ -320,6 +346,19 @@ export class RunsService {
     const row = await this.#runs.findForUpdate(id, trx);
     if (!row || (owner && row.owner !== owner)) throw notFound('Run', id);
     return row;
+  }
+
+  /** 429 when the calling key already has its limit of runs queued or running (admins and open servers are not limited). */
+  private async assertQueueRoom(owner: string | null) {
+    const max = this.#limits.maxQueuedRunsPerKey;
+    if (!owner || !max) return;
+    const { total } = await this.#runs.list({ status: [...ACTIVE_STATUSES], owner, limit: 1, offset: 0 });
+    if (total >= max) {
+      throw new Problem(429, 'Too Many Requests', `Key ${owner} already has ${total} runs queued or running, the limit is ${max}; wait for one to finish`, {
+        limit: 'maxQueuedRunsPerKey',
+        value: max,
+      });
+    }
   }
 
   private assertAcceptsImages(row: RunRow) {

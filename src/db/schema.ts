@@ -44,13 +44,140 @@ export interface RunEventsTable {
   data: Json<Record<string, unknown>>;
 }
 
+export type SessionStatus = 'active' | 'processing' | 'completed' | 'error';
+/** What the session's current run answers with when it finishes. */
+export type SessionRunMode = 'delta' | 'complete' | 'final';
+
+export interface SessionsTable {
+  id: string;
+  owner: string | null;
+  engine: string;
+  status: SessionStatus;
+  max_images: number;
+  config: Json<Record<string, unknown>>;
+  settings: Json<Record<string, unknown>>;
+  image_count: Generated<number>;
+  image_bytes: ColumnType<number, number | undefined, number>;
+  /** Images covered by the last successful run. */
+  generated_count: Generated<number>;
+  run_mode: SessionRunMode | null;
+  last_run_id: string | null;
+  /** The last run that completed: what `finalize` answers with when nothing new arrived. */
+  result_run_id: string | null;
+  run_ids: Json<string[]>;
+  error_message: string | null;
+  created_at: Timestamp;
+  last_activity_at: Timestamp;
+}
+
+export interface SessionImagesTable {
+  session_id: string;
+  name: string;
+  bytes: ColumnType<number, number, number>;
+  content_type: string;
+  created_at: Timestamp;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  owner: string;
+  url: string;
+  description: string | null;
+  events: Json<string[]>;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: NullableTimestamp;
+  disabled_at: NullableTimestamp;
+  disabled_reason: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface WebhookSecretsTable {
+  owner: string;
+  secret: string;
+  created_at: Timestamp;
+}
+
+export interface WebhookAttemptRecord {
+  at: string;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  owner: string;
+  /** The endpoint id, or 'url' for a run's (or batch's) own webhookUrl. */
+  target: string;
+  endpoint_id: string | null;
+  url: string;
+  event_type: string;
+  event_key: string;
+  run_id: string | null;
+  batch_id: string | null;
+  payload: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: Generated<number>;
+  attempt_log: Json<WebhookAttemptRecord[]>;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: NullableTimestamp;
+  claim_token: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  delivered_at: NullableTimestamp;
+}
+
+export interface BatchesTable {
+  id: string;
+  owner: string | null;
+  webhook_url: string | null;
+  created_at: Timestamp;
+  completed_at: NullableTimestamp;
+}
+
+export interface BatchRunsTable {
+  batch_id: string;
+  run_id: string;
+  position: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  /** SHA-256 (hex) of the whole key; the key itself is never stored. */
+  hash: string;
+  admin: Generated<boolean>;
+  created_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
 export interface Database {
   runs: RunsTable;
   run_images: RunImagesTable;
   run_events: RunEventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_secrets: WebhookSecretsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  batches: BatchesTable;
+  batch_runs: BatchRunsTable;
+  sessions: SessionsTable;
+  session_images: SessionImagesTable;
+  api_keys: ApiKeysTable;
 }
 
 export type RunRow = Selectable<RunsTable>;
 export type NewRunRow = Insertable<RunsTable>;
 export type RunUpdate = Updateable<RunsTable>;
 export type RunEventRow = Selectable<RunEventsTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type NewSessionRow = Insertable<SessionsTable>;
+export type SessionUpdate = Updateable<SessionsTable>;
+export type WebhookEndpointRow = Selectable<WebhookEndpointsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type NewWebhookDeliveryRow = Insertable<WebhookDeliveriesTable>;
+export type BatchRow = Selectable<BatchesTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type NewApiKeyRow = Insertable<ApiKeysTable>;

@@ -7,6 +7,8 @@ export const ARTIFACT_FILES = {
   colmap: 'colmap.zip',
   ply: 'points.ply',
   preview: 'preview.jpg',
+  /** Quantized + meshopt-compressed copy of scene.glb, made after the run when it is large. */
+  'glb-compressed': 'scene.meshopt.glb',
   sog: 'scene.sog',
 } as const;
 export type ArtifactKind = keyof typeof ARTIFACT_FILES;

@@ -1,16 +1,29 @@
 import multipart from '@fastify/multipart';
+import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { HttpDeps } from './deps.ts';
+import { authPlugin } from './plugins/auth.ts';
 import { problemsPlugin } from './plugins/problems.ts';
+import { rateLimitsPlugin } from './plugins/rate-limits.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
+import { batchRoutes } from './routes/batches.ts';
+import { keysRoutes } from './routes/keys.ts';
+import { limitsRoutes } from './routes/limits.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { runArtifactsRoutes } from './routes/run-artifacts.ts';
 import { runImagesRoutes } from './routes/run-images.ts';
 import { runPredictionsRoutes } from './routes/run-predictions.ts';
 import { runStreamRoutes } from './routes/run-stream.ts';
+import { runThumbnailsRoutes } from './routes/run-thumbnails.ts';
 import { runsRoutes } from './routes/runs.ts';
+import { sessionSocketRoutes } from './routes/session-socket.ts';
+import { sessionsRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
+import { webRoutes } from './routes/web.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 /** The Fastify app: one plugin per resource, zod schemas on every route, OpenAPI from them. */
 export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInstance> {
@@ -25,6 +38,11 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorateRequest('owner', null);
   problemsPlugin(app);
+  // Before any route, so every request (refused ones included) is timed.
+  deps.metrics.instrumentHttp(app);
+  // Auth first, then rate limits (keyed by the key auth found), both before any route.
+  authPlugin(app, deps);
+  await rateLimitsPlugin(app, deps.config);
 
   await app.register(swagger, {
     openapi: {
@@ -41,10 +59,24 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   });
 
   await app.register(systemRoutes, deps);
+  await app.register(keysRoutes, deps);
+  await app.register(limitsRoutes, deps);
   await app.register(runsRoutes, deps);
   await app.register(runImagesRoutes, deps);
   await app.register(runArtifactsRoutes, deps);
+  await app.register(runThumbnailsRoutes, deps);
   await app.register(runStreamRoutes, deps);
   await app.register(runPredictionsRoutes, deps);
+  // Session sockets: frames over twice the message limit are refused by ws itself (close 1009);
+  // smaller oversize messages get a friendly `error` and the socket stays open.
+  await app.register(websocket, { options: { maxPayload: deps.config.sessions.maxMessageBytes * 2 } });
+  await app.register(sessionsRoutes, deps);
+  await app.register(sessionSocketRoutes, deps);
+  await app.register(webhookRoutes, deps);
+  await app.register(batchRoutes, deps);
+  await app.register(metricsRoutes, deps);
+  await app.register(analyticsRoutes, deps);
+  // Last: its catch-all GET serves the web app for every path no API route claims.
+  await app.register(webRoutes);
   return app;
 }

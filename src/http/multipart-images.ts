@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,10 @@ export interface UploadAllowance {
   bytes: number;
   maxImages: number;
   maxFileBytes: number;
+  /** The per-run byte limit, named in the error when an upload crosses it. */
+  maxRunBytes?: number;
+  /** Uploads stop with 507 before the data folder's disk would have less free space than this. */
+  minFreeDiskBytes?: number;
 }
 
 /**
@@ -26,6 +30,10 @@ export interface UploadAllowance {
 export async function stageImages(request: FastifyRequest, tempRoot: string, allowance: UploadAllowance) {
   const dir = join(tempRoot, `upload-${randomToken(10)}`);
   await mkdir(dir, { recursive: true });
+  const diskBudget = await diskBytesAvailable(dir, allowance.minFreeDiskBytes ?? 0).catch(async (error) => {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  });
   const staged: StagedImage[] = [];
   let runBytes = 0;
   try {
@@ -58,8 +66,12 @@ export async function stageImages(request: FastifyRequest, tempRoot: string, all
             }));
           }
           if (runBytes > allowance.bytes) {
-            return done(tooLarge(`The upload goes over the limit of bytes per run at "${original}"`, { limit: 'maxRunBytes' }));
+            return done(tooLarge(`The upload goes over the limit of bytes per run at "${original}"`, {
+              limit: 'maxRunBytes',
+              ...(allowance.maxRunBytes && { value: allowance.maxRunBytes }),
+            }));
           }
+          if (runBytes > diskBudget) return done(insufficientStorage(allowance.minFreeDiskBytes ?? 0));
           done(null, chunk);
         },
       });
@@ -76,6 +88,23 @@ export async function stageImages(request: FastifyRequest, tempRoot: string, all
     throw error;
   }
   return { staged, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Bytes an upload may still write before the disk would fall below the floor; 507 when already below it. */
+async function diskBytesAvailable(dir: string, floor: number): Promise<number> {
+  if (!floor) return Number.POSITIVE_INFINITY;
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  if (free < floor) throw insufficientStorage(floor, free);
+  return free - floor;
+}
+
+function insufficientStorage(floor: number, free?: number): Problem {
+  return new Problem(507, 'Insufficient Storage', `The server's disk is nearly full (the floor is ${floor} free bytes); uploads are refused until space is freed`, {
+    limit: 'minFreeDiskBytes',
+    value: floor,
+    ...(free !== undefined && { freeBytes: free }),
+  });
 }
 
 function notAnImage(name: string): never {

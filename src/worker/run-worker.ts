@@ -5,6 +5,7 @@ import type { BlobStore } from '../blobs/blob-store.ts';
 import type { RunEventHub } from '../core/run-event-hub.ts';
 import type { RunExecution, RunLease } from '../core/run-execution.ts';
 import type { RunsRepository } from '../db/runs-repository.ts';
+import type { PostProcessor } from '../postprocess/post-processor.ts';
 import type { RunRow } from '../db/schema.ts';
 import { type Engine, type EngineContext, EngineError } from '../engines/engine.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
@@ -35,6 +36,7 @@ export class RunWorker {
   readonly #hub: RunEventHub;
   readonly #log: Logger;
   readonly #options: WorkerOptions;
+  readonly #postProcessor: Pick<PostProcessor, 'run'> | undefined;
   readonly #active = new Map<string, ActiveRun>();
   #stopping = false;
 
@@ -47,6 +49,8 @@ export class RunWorker {
     hub: RunEventHub;
     log: Logger;
     options: WorkerOptions;
+    /** Preview, thumbnails, GLB metadata and compression after a successful engine run; never fails it. */
+    postProcessor?: Pick<PostProcessor, 'run'>;
   }) {
     this.#queue = deps.queue;
     this.#execution = deps.execution;
@@ -56,6 +60,7 @@ export class RunWorker {
     this.#hub = deps.hub;
     this.#log = deps.log;
     this.#options = deps.options;
+    this.#postProcessor = deps.postProcessor;
   }
 
   async start(): Promise<void> {
@@ -132,6 +137,7 @@ export class RunWorker {
       log.info('engine started');
       await engine.run(context);
       signal.throwIfAborted();
+      await this.#postProcessor?.run(context, lease, log);
       await reporter.flush();
       await this.#execution.complete(lease);
       log.info('run completed');

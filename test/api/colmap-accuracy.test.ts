@@ -36,7 +36,7 @@ test('COLMAP through the full API recovers the synthetic cameras (centres < 1% o
   await server.fetch(`/api/runs/${runId}/process`, { method: 'POST' });
   const done = await waitForStatus(server, runId, ['completed', 'failed'], 240_000);
   assert.equal(done.status, 'completed', done.error);
-  assert.deepEqual(Object.keys(done.artifacts).sort(), ['colmap', 'glb', 'ply', 'predictions']);
+  assert.deepEqual(Object.keys(done.artifacts).sort(), ['colmap', 'glb', 'ply', 'predictions', 'preview']);
 
   const cameras = (await server.json(`/api/runs/${runId}/cameras`)).body;
   assert.equal(cameras.numFrames, scene.cameras.length, 'every image registered');

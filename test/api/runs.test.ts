@@ -49,7 +49,7 @@ for (const mode of STORE_MODES) {
       assert.equal(run.status, 'completed', run.error);
       assert.equal(run.progress, 1);
       assert.ok(run.startedAt && run.finishedAt);
-      assert.deepEqual(Object.keys(run.artifacts).sort(), ['glb', 'predictions']);
+      assert.deepEqual(Object.keys(run.artifacts).sort(), ['glb', 'predictions', 'preview']);
       assert.equal(run.artifacts.glb, `/api/runs/${runId}/artifacts/glb`);
 
       const glb = await server.fetch(run.artifacts.glb);

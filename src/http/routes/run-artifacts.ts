@@ -13,6 +13,7 @@ const CONTENT_TYPES: Record<ArtifactKind, string> = {
   colmap: 'application/zip',
   ply: 'application/octet-stream',
   preview: 'image/jpeg',
+  'glb-compressed': 'model/gltf-binary',
   sog: 'application/octet-stream',
 };
 

@@ -6,7 +6,7 @@ import { problems, runIdParams } from '../schemas.ts';
 const matrix = (rows: number, cols: number) => z.array(z.array(z.number()).length(cols)).length(rows);
 const shape = z.array(z.number().int());
 
-const camerasResponse = z.object({
+export const camerasResponse = z.object({
   numFrames: z.number().int(),
   cameras: z.array(
     z.object({
@@ -25,7 +25,7 @@ const camerasResponse = z.object({
   worldPointsShape: shape.optional(),
 });
 
-const metadataResponse = z.object({
+export const metadataResponse = z.object({
   numCameras: z.number().int(),
   imageShape: shape.nullable(),
   totalPoints: z.number().int(),

@@ -4,7 +4,7 @@ import type { HttpDeps } from '../deps.ts';
 
 const VERSION = '0.1.0';
 
-const engineView = z.object({
+export const engineView = z.object({
   id: z.string(),
   title: z.string(),
   description: z.string(),
@@ -16,6 +16,9 @@ const engineView = z.object({
   settingsSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of the engine settings, with defaults'),
 });
 
+export const healthResponse = z.object({ status: z.literal('ok'), version: z.string(), uptimeSeconds: z.number(), database: z.string() });
+export const enginesResponse = z.object({ engines: z.array(engineView), default: z.string().nullable() });
+
 /** Health and engine discovery. */
 export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engines, storeKind }) => {
   const started = Date.now();
@@ -26,9 +29,7 @@ export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engin
       schema: {
         tags: ['system'],
         summary: 'Liveness and what this server runs on',
-        response: {
-          200: z.object({ status: z.literal('ok'), version: z.string(), uptimeSeconds: z.number(), database: z.string() }),
-        },
+        response: { 200: healthResponse },
       },
     },
     async () => ({ status: 'ok' as const, version: VERSION, uptimeSeconds: (Date.now() - started) / 1000, database: storeKind }),
@@ -40,7 +41,7 @@ export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engin
       schema: {
         tags: ['system'],
         summary: 'Engines, whether each is usable now (and why not), settings schemas and limits',
-        response: { 200: z.object({ engines: z.array(engineView), default: z.string().nullable() }) },
+        response: { 200: enginesResponse },
       },
     },
     async () => ({
