@@ -83,6 +83,9 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     const runEvents = new RunEventsRepository(store.db);
     const blobs = new LocalBlobStore(join(config.dataDir, 'runs'));
     const engines = createEngineRegistry(config);
+    cleanups.push(async () => {
+      await Promise.all(engines.list().map((engine) => engine.close?.()));
+    });
     options.engines?.(engines);
     await queue.prepare(engines.list().map((engine) => engine.id));
     const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits });
@@ -151,7 +154,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         const recovered = await worker.recoverInterrupted();
         if (recovered) log.warn({ runs: recovered }, 're-queued runs interrupted by a restart');
       }
-      await worker.start();
+      await worker.start({ onlyAvailable: store.kind === 'postgres' });
       const running = worker;
       cleanups.push(() => running.stop());
     }

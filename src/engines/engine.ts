@@ -50,8 +50,12 @@ export interface Engine<S = unknown> {
   settings: ZodType<S>;
   limits: { minImages: number; maxImages: number };
   produces: ArtifactKind[];
+  /** Runs at once per process, when the engine needs fewer than the configured default (one GPU: 1). */
+  concurrency?: number;
   check(): Promise<EngineCheck>;
   run(ctx: EngineContext<S>): Promise<void>;
+  /** Releases what the engine keeps between runs (a warm model process); called at shutdown. */
+  close?(): Promise<void>;
 }
 
 /**

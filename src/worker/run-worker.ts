@@ -63,9 +63,22 @@ export class RunWorker {
     this.#postProcessor = deps.postProcessor;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Takes jobs for every engine — or, with `onlyAvailable` (processes sharing a Postgres queue),
+   * only for the engines this machine can run, so a GPU worker gets the GPU runs and a server
+   * without weights leaves them in the queue rather than failing them.
+   */
+  async start(options: { onlyAvailable?: boolean } = {}): Promise<void> {
     for (const engine of this.#engines.list()) {
-      await this.#queue.work(engine.id, this.#options.concurrency, (job) => this.handle(job));
+      if (options.onlyAvailable) {
+        const check = await engine.check().catch((error: Error) => ({ ok: false, reason: error.message }));
+        if (!check.ok) {
+          this.#log.info({ engine: engine.id, reason: check.reason }, 'not taking runs for this engine here');
+          continue;
+        }
+      }
+      const concurrency = Math.min(this.#options.concurrency, engine.concurrency ?? Number.POSITIVE_INFINITY);
+      await this.#queue.work(engine.id, concurrency, (job) => this.handle(job));
     }
   }
 

@@ -33,7 +33,6 @@ export interface VggtLocalOptions {
 export type VggtLocalEngine = Engine<VggtLocalSettings> & {
   /** The persistent worker (one per engine instance, so one per process). */
   readonly worker: VggtWorker;
-  /** Stops the worker process. */
   close(): Promise<void>;
 };
 
@@ -55,6 +54,7 @@ export function createVggtLocalEngine(options: VggtLocalOptions): VggtLocalEngin
 
   return {
     id: 'vggt-local',
+    concurrency: 1,
     title: 'VGGT (your GPU)',
     description:
       'VGGT (Visual Geometry Grounded Transformer, Meta) on a GPU of yours: cameras, depth and point maps for all photos in one forward pass. Needs Python with torch + vggt and the weights (VGGT_WEIGHTS); the model stays loaded between runs.',
