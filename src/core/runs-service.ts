@@ -315,7 +315,7 @@ export class RunsService {
   async setStatus(row: RunRow, changes: RunUpdate & { status: RunStatus }, trx: Transaction<Database>) {
     await this.#runs.update(row.id, changes, trx);
     const event: Record<string, unknown> = { status: changes.status };
-    for (const key of ['stage', 'message', 'error', 'error_hint'] as const) {
+    for (const key of ['stage', 'progress', 'message', 'error', 'error_hint'] as const) {
       if (changes[key] !== undefined) event[key === 'error_hint' ? 'errorHint' : key] = changes[key];
     }
     await this.#events.append(row.id, 'status', event, trx);

@@ -257,7 +257,11 @@ describe('webhook targets that resolve to private addresses (injected resolver, 
         const registered = await server.json('/api/webhooks', jsonBody({ url: `http://${host}/hook`, events: ['run.completed'] }));
         assert.equal(registered.status, 201, 'a name passes registration: only its address tells');
       }
-      const { runId } = await runToEnd(server, { webhookUrl: receiver.url('/literal') });
+      const literal = await server.json('/api/runs', jsonBody({ engine: 'test', webhookUrl: receiver.url('/literal') }));
+      assert.equal(literal.status, 400, 'a literally private webhookUrl is refused when the run is created');
+      assert.match(literal.body.detail, /webhookUrl is refused/);
+      answers['loopback.example.test'] = '127.0.0.1';
+      const { runId } = await runToEnd(server, { webhookUrl: `http://loopback.example.test:${new URL(receiver.url('/x')).port}/run` });
       const deliveries = await waitForDeliveries(server, (d) => d.filter((x) => x.eventType === 'run.completed' && x.status === 'failed').length === 3, `?runId=${runId}`);
       for (const d of deliveries.filter((x) => x.eventType === 'run.completed')) {
         assert.equal(d.attempts, 1, 'a refused target is not retried');
@@ -265,7 +269,7 @@ describe('webhook targets that resolve to private addresses (injected resolver, 
         assert.equal(d.lastStatusCode, null);
       }
       assert.deepEqual([...new Set(asked)].sort(), Object.keys(answers).sort());
-      assert.equal(receiver.received.length, 0, 'the literal 127.0.0.1 webhookUrl got nothing');
+      assert.equal(receiver.received.length, 0, 'the run webhookUrl resolving to 127.0.0.1 got nothing');
       const metrics = await (await server.fetch('/metrics')).text();
       assert.match(metrics, /recon_webhook_deliveries_total\{result="refused"\} [3-9]/);
     } finally {

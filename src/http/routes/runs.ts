@@ -5,7 +5,7 @@ import { createRunBody, listRunsQuery, problems, processResult, rerunBody, runId
 import type { HttpDeps } from '../deps.ts';
 
 /** The runs resource: create, read, list, process, cancel, rerun, delete. */
-export const runsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs }) => {
+export const runsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, webhooks }) => {
   app.post(
     '/api/runs',
     {
@@ -17,6 +17,7 @@ export const runsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs })
       },
     },
     async (request, reply) => {
+      if (request.body.webhookUrl) webhooks.assertAcceptableUrl(request.body.webhookUrl, 'webhookUrl');
       const run = await runs.create({ ...request.body, owner: request.owner });
       return reply.status(201).header('location', `/api/runs/${run.runId}`).send(run);
     },
