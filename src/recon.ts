@@ -88,7 +88,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     });
     options.engines?.(engines);
     await queue.prepare(engines.list().map((engine) => engine.id));
-    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits });
+    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits, hub });
     const execution = new RunExecution({ runs: runsRepository, events: runEvents, blobs, service: runs });
     if (store.kind === 'pglite') {
       const removed = await runs.removeUncommittedImages();

@@ -9,6 +9,8 @@ import { newRunId, randomToken } from './ids.ts';
 import { compareNames, uniqueName } from './image-names.ts';
 import { badRequest, conflict, notFound, Problem, tooLarge, unprocessable } from './problem.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus, type RunView } from './run-model.ts';
+import type { RunEventHub } from './run-event-hub.ts';
+import { RunViewCache } from './run-view-cache.ts';
 import { toRunView } from './run-view.ts';
 
 export interface RunLimits {
@@ -55,6 +57,7 @@ export class RunsService {
   readonly #queue: RunQueue;
   readonly #engines: EngineRegistry;
   readonly #limits: RunLimits;
+  readonly #views = new RunViewCache();
 
   constructor(deps: {
     runs: RunsRepository;
@@ -63,7 +66,9 @@ export class RunsService {
     queue: RunQueue;
     engines: EngineRegistry;
     limits: RunLimits;
+    hub: RunEventHub;
   }) {
+    deps.hub.watchAll((signal) => this.#views.forget(signal.runId));
     this.#runs = deps.runs;
     this.#events = deps.events;
     this.#blobs = deps.blobs;
@@ -117,8 +122,13 @@ export class RunsService {
   }
 
   async get(id: string, owner?: string | null): Promise<RunView> {
+    const cached = this.#views.get(id, owner);
+    if (cached) return cached;
+    const ticket = this.#views.ticket();
     const row = await this.findOwned(id, owner);
-    return this.view(row);
+    const view = await this.view(row);
+    this.#views.set(row.owner, view, ticket);
+    return view;
   }
 
   async list(input: ListRunsInput): Promise<{ runs: RunView[]; total: number }> {
@@ -234,6 +244,7 @@ export class RunsService {
     const row = await this.findOwned(id, owner);
     if (!isTerminal(row.status)) await this.cancel(id, owner, 'deleted').catch(() => {});
     await this.#runs.delete(id);
+    this.#views.forget(id);
     await this.#blobs.deleteRun(id);
   }
 
@@ -323,9 +334,11 @@ export class RunsService {
 
   /** After a committed change: the manifest on disk mirrors the database. */
   async afterChange(id: string): Promise<RunView> {
+    const ticket = this.#views.ticket();
     const row = await this.#runs.find(id);
     if (!row) throw notFound('Run', id);
     const view = await this.view(row);
+    this.#views.set(row.owner, view, ticket);
     await this.#blobs.writeJson(id, 'metadata.json', view);
     return view;
   }

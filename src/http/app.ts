@@ -51,29 +51,32 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(multipart, { limits: { files: deps.config.limits.maxImages + 1 } });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode >= 500) request.log.warn({ url: request.url, status: reply.statusCode }, 'request failed');
-  });
 
   await app.register(systemRoutes, deps);
   await app.register(keysRoutes, deps);
   await app.register(limitsRoutes, deps);
   await app.register(runsRoutes, deps);
-  await app.register(runImagesRoutes, deps);
+  // Multipart parsing only where uploads are: its hooks then cost other routes nothing.
+  await app.register(async (uploads) => {
+    await uploads.register(multipart, { limits: { files: deps.config.limits.maxImages + 1 } });
+    await uploads.register(runImagesRoutes, deps);
+    await uploads.register(batchRoutes, deps);
+  });
   await app.register(runArtifactsRoutes, deps);
   await app.register(runThumbnailsRoutes, deps);
   await app.register(runStreamRoutes, deps);
   await app.register(runPredictionsRoutes, deps);
-  // Session sockets: frames over twice the message limit are refused by ws itself (close 1009);
-  // smaller oversize messages get a friendly `error` and the socket stays open.
-  await app.register(websocket, { options: { maxPayload: deps.config.sessions.maxMessageBytes * 2 } });
-  await app.register(sessionsRoutes, deps);
-  await app.register(sessionSocketRoutes, deps);
+  // Sessions in a scope of their own, so the WebSocket plugin's per-request hooks stay there.
+  // Frames over twice the message limit are refused by ws itself (close 1009); smaller oversize
+  // messages get a friendly `error` and the socket stays open.
+  await app.register(async (sockets) => {
+    await sockets.register(websocket, { options: { maxPayload: deps.config.sessions.maxMessageBytes * 2 } });
+    await sockets.register(sessionsRoutes, deps);
+    await sockets.register(sessionSocketRoutes, deps);
+  });
   await app.register(webhookRoutes, deps);
-  await app.register(batchRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(analyticsRoutes, deps);
   // Last: its catch-all GET serves the web app for every path no API route claims.

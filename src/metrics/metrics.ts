@@ -92,7 +92,8 @@ export class ReconMetrics {
       const route = request.routeOptions.url ?? 'unmatched';
       this.#httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
       const length = Number(request.headers['content-length']);
-      if (request.isMultipart() && Number.isFinite(length) && length > 0) this.#uploadBytes.inc({ route }, length);
+      const multipart = request.headers['content-type']?.startsWith('multipart/') === true;
+      if (multipart && Number.isFinite(length) && length > 0) this.#uploadBytes.inc({ route }, length);
     });
   }
 

@@ -1,8 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { runView } from '../../core/run-model.ts';
+import { type RunView, runView } from '../../core/run-model.ts';
 import { createRunBody, listRunsQuery, problems, processResult, rerunBody, runIdParams, runList } from '../schemas.ts';
 import type { HttpDeps } from '../deps.ts';
+
+/**
+ * Polling clients ask for the same run again and again; while the service hands back the same
+ * (cached, immutable) view, its JSON is made once.
+ */
+const serializedViews = new WeakMap<RunView, string>();
+function serialized(run: RunView): string {
+  let json = serializedViews.get(run);
+  if (json === undefined) {
+    json = JSON.stringify(run);
+    serializedViews.set(run, json);
+  }
+  return json;
+}
 
 /** The runs resource: create, read, list, process, cancel, rerun, delete. */
 export const runsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, webhooks }) => {
@@ -35,7 +49,10 @@ export const runsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, w
   app.get(
     '/api/runs/:runId',
     { schema: { tags: ['runs'], summary: 'Get a run', params: runIdParams, response: { 200: runView, ...problems(404) } } },
-    async (request) => runs.get(request.params.runId, request.owner),
+    async (request, reply) => {
+      const run = await runs.get(request.params.runId, request.owner);
+      return reply.serializer(serialized).send(run);
+    },
   );
 
   app.post(
