@@ -6,7 +6,7 @@
  * cheap scavenges; with the default, a large app falls into full collections: half the upload
  * throughput.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=2'];
+export const NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** Large array buffers on transparent huge pages: reading a big predictions.npz faults far less. */
 export const ENV = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
