@@ -1,14 +1,10 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { randomToken } from '../core/ids.ts';
-import { safeImageName } from '../core/image-names.ts';
-import { badRequest, Problem, tooLarge, unprocessable } from '../core/problem.ts';
+import { badRequest, tooLarge, unprocessable } from '../core/problem.ts';
 import type { StagedImage } from '../core/runs-service.ts';
-import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from '../formats/image-type.ts';
+import { diskBytesAvailable, insufficientStorage, stageImageFile } from './staged-image-file.ts';
 
 export interface BatchRunAllowance {
   maxImages: number;
@@ -47,12 +43,7 @@ export async function stageBatch(
   let written = 0;
   try {
     const floor = limits.minFreeDiskBytes ?? 0;
-    let diskBudget = Number.POSITIVE_INFINITY;
-    if (floor) {
-      const fs = await statfs(dir);
-      diskBudget = fs.bavail * fs.bsize - floor;
-      if (diskBudget < 0) throw insufficientStorage(floor);
-    }
+    const diskBudget = await diskBytesAvailable(dir, floor);
     const parts = request.parts({ limits: { fileSize: limits.maxFileBytes + 1, files: limits.maxFiles, fields: 20, fieldSize: 1024 * 1024 } });
     for await (const part of parts) {
       if (part.type === 'field') {
@@ -88,45 +79,21 @@ export async function stageBatch(
         });
       }
       const path = join(dir, `${index}-${mine.length}.part`);
-      let head = Buffer.alloc(0);
-      let type: ImageType | undefined;
-      let bytes = 0;
-      const check = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          written += chunk.length;
-          runBytes[index] = (runBytes[index] ?? 0) + chunk.length;
-          if (!type && head.length < IMAGE_SNIFF_BYTES) {
-            head = Buffer.concat([head, chunk.subarray(0, IMAGE_SNIFF_BYTES - head.length)]);
-            if (head.length >= IMAGE_SNIFF_BYTES) {
-              type = detectImageType(head);
-              if (!type) return done(notAnImageProblem(original));
-            }
-          }
-          if (bytes > limits.maxFileBytes) {
-            return done(tooLarge(`"${original}" is larger than the limit of ${limits.maxFileBytes} bytes per file`, {
-              limit: 'maxFileBytes',
-              value: limits.maxFileBytes,
-            }));
-          }
+      mine.push(
+        await stageImageFile(part.file, path, original, limits.maxFileBytes, (bytes) => {
+          written += bytes;
+          runBytes[index] = (runBytes[index] ?? 0) + bytes;
           if ((runBytes[index] ?? 0) > limits.maxRunBytes) {
-            return done(tooLarge(`runs[${index}]: the images go over the limit of ${limits.maxRunBytes} bytes per run at "${original}"`, {
+            return tooLarge(`runs[${index}]: the images go over the limit of ${limits.maxRunBytes} bytes per run at "${original}"`, {
               limit: 'maxRunBytes',
               value: limits.maxRunBytes,
               run: index,
-            }));
+            });
           }
-          if (written > diskBudget) return done(insufficientStorage(floor));
-          done(null, chunk);
-        },
-      });
-      await pipeline(part.file, check, createWriteStream(path, { flags: 'wx' })).catch((error) => {
-        if (error instanceof Problem) throw error;
-        if (error?.code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(`"${original}" is too large`, { limit: 'maxFileBytes' });
-        throw error;
-      });
-      type ??= detectImageType(head) ?? notAnImage(original);
-      mine.push({ originalName: original, safeName: safeImageName(original, type.extension), path, bytes, contentType: type.mime });
+          if (written > diskBudget) return insufficientStorage(floor);
+          return undefined;
+        }),
+      );
     }
     if (!allowances) throw badRequest('A batch upload needs a "runs" field: a JSON array with one {engine?, settings?} per run');
   } catch (error) {
@@ -134,21 +101,4 @@ export async function stageBatch(
     throw error;
   }
   return { runs, webhookUrl, files, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-function notAnImage(name: string): never {
-  throw notAnImageProblem(name);
-}
-
-function notAnImageProblem(name: string): Problem {
-  return new Problem(415, 'Unsupported Media Type', `"${name}" is not a JPEG, PNG, WebP or HEIC image (checked by its content, not its name)`, {
-    file: name,
-  });
-}
-
-function insufficientStorage(floor: number): Problem {
-  return new Problem(507, 'Insufficient Storage', `The server's disk is nearly full (the floor is ${floor} free bytes); uploads are refused until space is freed`, {
-    limit: 'minFreeDiskBytes',
-    value: floor,
-  });
 }

@@ -1,14 +1,10 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { randomToken } from '../core/ids.ts';
-import { safeImageName } from '../core/image-names.ts';
-import { Problem, tooLarge, unprocessable } from '../core/problem.ts';
+import { tooLarge, unprocessable } from '../core/problem.ts';
 import type { StagedImage } from '../core/runs-service.ts';
-import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from '../formats/image-type.ts';
+import { diskBytesAvailable, insufficientStorage, stageImageFile } from './staged-image-file.ts';
 
 export interface UploadAllowance {
   /** How many more images the run may take. */
@@ -48,67 +44,23 @@ export async function stageImages(request: FastifyRequest, tempRoot: string, all
         });
       }
       const path = join(dir, `${staged.length}.part`);
-      let head = Buffer.alloc(0);
-      let type: ImageType | undefined;
-      let bytes = 0;
-      const check = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          runBytes += chunk.length;
-          if (!type && head.length < IMAGE_SNIFF_BYTES) {
-            head = Buffer.concat([head, chunk.subarray(0, IMAGE_SNIFF_BYTES - head.length)]);
-            if (head.length >= IMAGE_SNIFF_BYTES) type = detectImageType(head) ?? notAnImage(original);
-          }
-          if (bytes > allowance.maxFileBytes) {
-            return done(tooLarge(`"${original}" is larger than the limit of ${allowance.maxFileBytes} bytes per file`, {
-              limit: 'maxFileBytes',
-              value: allowance.maxFileBytes,
-            }));
-          }
+      staged.push(
+        await stageImageFile(part.file, path, original, allowance.maxFileBytes, (bytes) => {
+          runBytes += bytes;
           if (runBytes > allowance.bytes) {
-            return done(tooLarge(`The upload goes over the limit of bytes per run at "${original}"`, {
+            return tooLarge(`The upload goes over the limit of bytes per run at "${original}"`, {
               limit: 'maxRunBytes',
               ...(allowance.maxRunBytes && { value: allowance.maxRunBytes }),
-            }));
+            });
           }
-          if (runBytes > diskBudget) return done(insufficientStorage(allowance.minFreeDiskBytes ?? 0));
-          done(null, chunk);
-        },
-      });
-      await pipeline(part.file, check, createWriteStream(path, { flags: 'wx' })).catch((error) => {
-        if (error instanceof Problem) throw error;
-        if (error?.code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(`"${original}" is too large`, { limit: 'maxFileBytes' });
-        throw error;
-      });
-      type ??= detectImageType(head) ?? notAnImage(original);
-      staged.push({ originalName: original, safeName: safeImageName(original, type.extension), path, bytes, contentType: type.mime });
+          if (runBytes > diskBudget) return insufficientStorage(allowance.minFreeDiskBytes ?? 0);
+          return undefined;
+        }),
+      );
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
   return { staged, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** Bytes an upload may still write before the disk would fall below the floor; 507 when already below it. */
-async function diskBytesAvailable(dir: string, floor: number): Promise<number> {
-  if (!floor) return Number.POSITIVE_INFINITY;
-  const fs = await statfs(dir);
-  const free = fs.bavail * fs.bsize;
-  if (free < floor) throw insufficientStorage(floor, free);
-  return free - floor;
-}
-
-function insufficientStorage(floor: number, free?: number): Problem {
-  return new Problem(507, 'Insufficient Storage', `The server's disk is nearly full (the floor is ${floor} free bytes); uploads are refused until space is freed`, {
-    limit: 'minFreeDiskBytes',
-    value: floor,
-    ...(free !== undefined && { freeBytes: free }),
-  });
-}
-
-function notAnImage(name: string): never {
-  throw new Problem(415, 'Unsupported Media Type', `"${name}" is not a JPEG, PNG, WebP or HEIC image (checked by its content, not its name)`, {
-    file: name,
-  });
 }
