@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { loadConfig } from '../config.ts';
-import type { Engine } from '../engines/engine.ts';
+import { describeEngines } from '../core/engine-catalog.ts';
 import { createEngineRegistry } from '../engines/index.ts';
 import type { EnginesList } from '../sdk/client.ts';
 import { parseCommand } from './args.ts';
@@ -29,25 +28,11 @@ export async function enginesCommand(args: string[]): Promise<number> {
 /** What GET /api/engines would answer for a server started with `env`. */
 export async function localEngines(env: Record<string, string | undefined>): Promise<EnginesList> {
   const registry = createEngineRegistry(loadConfig(env));
-  const engines = await Promise.all(registry.list().map((engine) => describeEngine(engine, registry.defaultId)));
-  for (const engine of registry.list()) await (engine as Partial<{ close(): Promise<void> }>).close?.();
-  return { default: registry.defaultId ?? null, engines };
+  const listing = await describeEngines(registry);
+  for (const engine of registry.list()) await engine.close?.();
+  return listing;
 }
 
-async function describeEngine(engine: Engine, defaultId: string | undefined): Promise<EnginesList['engines'][number]> {
-  const check = await engine.check().catch((error: Error) => ({ ok: false, reason: error.message }));
-  return {
-    id: engine.id,
-    title: engine.title,
-    description: engine.description,
-    available: check.ok,
-    ...(check.reason && { reason: check.reason }),
-    default: engine.id === defaultId,
-    limits: engine.limits,
-    produces: engine.produces,
-    settingsSchema: z.toJSONSchema(engine.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
-  };
-}
 
 interface SchemaProperty {
   type?: string;

@@ -2,7 +2,6 @@ import type { TestServer } from '../helpers/recon.ts';
 
 export interface Msg {
   type: string;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever fields a message has
   [key: string]: any;
 }
 

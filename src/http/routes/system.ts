@@ -1,23 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { describeEngines, enginesResponse } from '../../core/engine-catalog.ts';
 import type { HttpDeps } from '../deps.ts';
 
 const VERSION = '0.1.0';
 
-export const engineView = z.object({
-  id: z.string(),
-  title: z.string(),
-  description: z.string(),
-  available: z.boolean(),
-  reason: z.string().optional(),
-  default: z.boolean(),
-  limits: z.object({ minImages: z.number(), maxImages: z.number() }),
-  produces: z.array(z.string()),
-  settingsSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of the engine settings, with defaults'),
-});
-
 export const healthResponse = z.object({ status: z.literal('ok'), version: z.string(), uptimeSeconds: z.number(), database: z.string() });
-export const enginesResponse = z.object({ engines: z.array(engineView), default: z.string().nullable() });
 
 /** Health and engine discovery. */
 export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engines, storeKind }) => {
@@ -44,24 +32,6 @@ export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engin
         response: { 200: enginesResponse },
       },
     },
-    async () => ({
-      default: engines.defaultId ?? null,
-      engines: await Promise.all(
-        engines.list().map(async (engine) => {
-          const check = await engine.check().catch((error: Error) => ({ ok: false, reason: error.message }));
-          return {
-            id: engine.id,
-            title: engine.title,
-            description: engine.description,
-            available: check.ok,
-            ...(check.reason && { reason: check.reason }),
-            default: engine.id === engines.defaultId,
-            limits: engine.limits,
-            produces: engine.produces,
-            settingsSchema: z.toJSONSchema(engine.settings, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
-          };
-        }),
-      ),
-    }),
+    async () => describeEngines(engines),
   );
 };
