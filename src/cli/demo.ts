@@ -46,8 +46,8 @@ export async function runDemo(options: { keepServing: boolean }) {
   for (const type of Object.keys(final.artifacts)) {
     console.log(`  ${type.padEnd(12)} ${join(runDir, ARTIFACT_FILES[type as keyof typeof ARTIFACT_FILES])}`);
   }
-  console.log(`\n  View the run:   ${url}/api/runs/${run.runId}`);
-  console.log(`  Cameras:        ${url}/api/runs/${run.runId}/cameras`);
+  console.log(`\n  View the scene: ${url}/runs/${run.runId}`);
+  console.log(`  The run (API):  ${url}/api/runs/${run.runId}`);
   console.log(`  Inspect a file: npx recon inspect ${join(runDir, 'predictions.npz')}`);
   if (options.keepServing) {
     console.log('\nServing until Ctrl-C…');
