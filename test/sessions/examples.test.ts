@@ -3,18 +3,21 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { resolveObjectURL } from 'node:buffer';
-import vm from 'node:vm';
+import { pathToFileURL } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { makeImage } from '../helpers/images.ts';
 import { startTestServer, type TestServer } from '../helpers/recon.ts';
+import { CHROMIUM, collectErrors } from '../web/browser.ts';
 
 const validator = createRequire(import.meta.url)('gltf-validator') as {
   validateBytes(data: Uint8Array): Promise<{ issues: { numErrors: number; messages: unknown[] } }>;
 };
 const ROOT = join(import.meta.dirname, '..', '..');
 const NODE = process.execPath;
+const SCREENSHOTS = resolve(ROOT, 'test-output', 'examples');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 function runClient(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -79,136 +82,134 @@ describe('examples/ws-client.ts (Node CLI, run as a child process)', () => {
   });
 });
 
-/** Just enough DOM for the page's script: elements by id, events, classList, style, children. */
-class FakeElement {
-  id: string;
-  tagName: string;
-  value = '';
-  checked = false;
-  disabled = false;
-  hidden = false;
-  href = '';
-  download = '';
-  src = '';
-  alt = '';
-  title = '';
-  className = '';
-  textContent = '';
-  scrollTop = 0;
-  scrollHeight = 0;
-  files: File[] = [];
-  style: Record<string, string> = {};
-  children: FakeElement[] = [];
-  readonly #listeners = new Map<string, ((event: unknown) => void)[]>();
-  readonly classList = {
-    set: new Set<string>(),
-    add: (c: string) => this.classList.set.add(c),
-    remove: (c: string) => this.classList.set.delete(c),
-  };
-  onclick: (() => void) | undefined;
-  constructor(tagName: string, id = '', attributes: Record<string, string> = {}) {
-    this.tagName = tagName;
-    this.id = id;
-    if (attributes.value !== undefined) this.value = attributes.value;
-    if ('hidden' in attributes) this.hidden = true;
-    if ('disabled' in attributes) this.disabled = true;
-  }
-  addEventListener(type: string, listener: (event: unknown) => void) {
-    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
-  }
-  dispatch(type: string, event: Record<string, unknown> = {}) {
-    for (const listener of this.#listeners.get(type) ?? []) listener({ preventDefault() {}, ...event });
-  }
-  appendChild(child: FakeElement) {
-    this.children.push(child);
-    return child;
-  }
-  click() {
-    this.dispatch('click');
-  }
-}
 
-describe('examples/ws-client.html (single-file page)', () => {
-  test('drag-and-drop photos, incremental previews, progress bar to 100%, a download link to a valid GLB', async () => {
-    const html = await readFile(join(ROOT, 'examples/ws-client.html'), 'utf8');
-    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1];
-    assert.ok(script, 'one inline script');
-    // Every element the script looks up exists in the page, with the attributes it starts with.
-    const elements = new Map<string, FakeElement>();
-    for (const match of html.matchAll(/<(\w+)\s+([^>]*\bid="(\w+)"[^>]*)>/g)) {
-      const attributes = Object.fromEntries([...match[2]!.matchAll(/(\w+)(?:="([^"]*)")?/g)].map((a) => [a[1]!, a[2] ?? '']));
-      elements.set(match[3]!, new FakeElement(match[1]!, match[3]!, attributes));
-    }
-    for (const [, id] of script.matchAll(/\$\('(\w+)'\)/g)) assert.ok(elements.has(id!), `#${id} is in the page`);
+describe('examples/ws-client.html (single-file page, in Chromium)', () => {
+  const PHOTOS = 4;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
 
-    const widths: string[] = [];
-    const fill = elements.get('fill')!;
-    fill.style = new Proxy({} as Record<string, string>, {
-      set: (target, key, value) => {
-        if (key === 'width') widths.push(value);
-        target[key as string] = value;
-        return true;
-      },
-    });
-    const window: Record<string, unknown> = {};
-    const context = vm.createContext({
-      window,
-      document: {
-        getElementById: (id: string) => elements.get(id) ?? null,
-        createElement: (tag: string) => new FakeElement(tag),
-      },
-      location: { origin: server.url.replace(/\/$/, '') },
-      fetch,
-      WebSocket,
-      URL,
-      URLSearchParams,
-      Blob,
-      atob,
-      btoa,
-      console,
-      setTimeout,
-      Uint8Array,
-      String,
-    });
-    vm.runInContext(script, context);
-    assert.equal(elements.get('server')!.value, server.url.replace(/\/$/, ''), 'defaults to the page origin');
-    assert.equal(elements.get('start')!.disabled, true, 'nothing to send yet');
+  before(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+    errors = collectErrors(page);
+    await mkdir(SCREENSHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+  });
 
-    const files = await Promise.all([0, 1, 2, 3].map(async (i) => new File([await makeImage(i, 'jpeg', 48)], `p${i}.jpg`, { type: 'image/jpeg' })));
-    const drop = elements.get('drop')!;
-    drop.dispatch('dragover');
-    assert.ok(drop.classList.set.has('over'));
-    drop.dispatch('drop', { dataTransfer: { files: [...files, new File(['x'], 'readme.txt', { type: 'text/plain' })] } });
-    assert.equal(elements.get('thumbs')!.children.length, 4, 'four thumbnails, the text file ignored');
-    assert.equal(elements.get('start')!.disabled, false);
+  // Page-side code is passed as strings: the tests are type-checked without the DOM library.
+  const pageValue = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+  const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  /** Clicks Reconstruct and waits for the page's own promise (it settles on success and on error alike). */
+  async function reconstruct() {
+    await page.click('#start');
+    await page.waitForFunction('window.reconDone');
+    await pageValue('window.reconDone.then(() => true)');
+  }
 
-    elements.get('engine')!.value = 'test';
-    elements.get('incremental')!.checked = true;
-    elements.get('start')!.click();
-    await (window.reconDone as Promise<unknown>);
+  test('opened from disk: photos in, an incremental preview, progress bar to 100%, a download link to a valid GLB', async () => {
+    // As the README says: open the file in a browser. Its origin is then "null", so the page
+    // cannot default to it and the session routes must answer cross-origin (CORS) requests.
+    await page.goto(pathToFileURL(join(ROOT, 'examples/ws-client.html')).href);
+    assert.equal(await page.inputValue('#server'), 'http://localhost:3000', 'no http origin to default to');
+    assert.equal(await page.isDisabled('#start'), true, 'nothing to send yet');
+    await page.fill('#server', server.url);
 
-    const status = elements.get('status')!;
-    assert.match(status.textContent, /^Done: 4 cameras/, status.textContent);
-    assert.equal(widths.at(-1), '100%');
+    const photos = await Promise.all(
+      Array.from({ length: PHOTOS }, async (_, i) => ({ name: `p${i}.jpg`, mimeType: 'image/jpeg', buffer: await makeImage(i, 'jpeg', 48) })),
+    );
+    await page.setInputFiles('#files', [...photos, { name: 'readme.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') }]);
+    await page.waitForFunction(`[...document.querySelectorAll('#thumbs img')].filter((img) => img.naturalWidth > 0).length === ${PHOTOS}`);
+    assert.equal(await page.locator('#thumbs img').count(), PHOTOS, 'a thumbnail per photo, the text file left out');
+    assert.equal(await page.textContent('#status'), `${PHOTOS} photo(s) ready.`);
+    assert.equal(await page.isDisabled('#start'), false);
+
+    await page.fill('#engine', 'test');
+    await page.check('#incremental');
+    assert.equal(await page.inputValue('#batch'), '2');
+    // Every width the bar is given, in order.
+    await pageValue(`{
+      const fill = document.getElementById('fill');
+      window.widths = [];
+      new MutationObserver(() => window.widths.push(fill.style.width)).observe(fill, { attributeFilter: ['style'] });
+    }`);
+    await reconstruct();
+
+    const status = (await page.textContent('#status')) ?? '';
+    assert.match(status, new RegExp(`^Done: ${PHOTOS} cameras, \\d+ KiB$`), status);
+    assert.equal(await page.getAttribute('#status', 'class'), '');
+    const widths = await pageValue<string[]>('window.widths');
+    assert.equal(widths.at(-1), '100%', widths.join(' '));
     assert.ok(widths.some((w) => w !== '0%' && w !== '100%'), `progress in between: ${widths.join(' ')}`);
-    const preview = elements.get('deltaLink')!;
-    assert.equal(preview.hidden, false);
-    assert.equal(preview.download, 'preview-2.glb');
-    const download = elements.get('download')!;
-    assert.equal(download.hidden, false);
-    assert.equal(download.download, 'scene.glb');
-    const blob = resolveObjectURL(download.href);
-    assert.ok(blob, `download link is a live blob URL (${download.href})`);
-    await assertValidGlb(new Uint8Array(await blob.arrayBuffer()));
-    const log = elements.get('log')!.children.map((c) => c.textContent).join('\n');
-    assert.match(log, /session [0-9a-f-]{36} \(engine test\)/);
-    assert.match(log, /preview: 2 images/);
+    // The bar is drawn full once its CSS transition ends.
+    await page.waitForFunction(`document.getElementById('fill').getBoundingClientRect().width === document.getElementById('bar').getBoundingClientRect().width`);
 
-    // An error (unknown engine) is shown on the page.
-    elements.get('engine')!.value = 'nope';
-    elements.get('start')!.click();
-    await (window.reconDone as Promise<unknown>);
-    assert.match(status.textContent, /Error: Engine "nope" is not available/);
-    assert.equal(status.className, 'error');
+    const log = (await page.textContent('#log')) ?? '';
+    assert.match(log, /session [0-9a-f-]{36} \(engine test\)/);
+    assert.match(log, /preview: 2 images, 2 cameras/);
+    const runId = /complete \(run (\S+)\)/.exec(log)?.[1];
+    assert.ok(runId, log);
+    assert.equal((await server.json(`/api/runs/${runId}`)).body.status, 'completed');
+
+    // The incremental preview: a visible link to a GLB of the first two photos.
+    assert.equal(await page.isVisible('#deltaLink'), true);
+    assert.equal(await page.getAttribute('#deltaLink', 'download'), 'preview-2.glb');
+    const preview = await pageValue<string>(`fetch(document.getElementById('deltaLink').href)
+      .then((response) => response.arrayBuffer())
+      .then((buffer) => { let s = ''; for (const b of new Uint8Array(buffer)) s += String.fromCharCode(b); return btoa(s); })`);
+    const previewBytes = Buffer.from(preview, 'base64');
+    await assertValidGlb(previewBytes);
+
+    // The scene: clicking the link downloads scene.glb, as a user would.
+    assert.equal(await page.isVisible('#download'), true);
+    assert.match((await page.getAttribute('#download', 'href')) ?? '', /^blob:/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    assert.equal(download.suggestedFilename(), 'scene.glb');
+    const scene = new Uint8Array(await readFile(await download.path()));
+    await assertValidGlb(scene);
+    assert.ok(scene.length > previewBytes.length, 'the scene has more cameras than the preview');
+
+    await shot('ws-client');
+    assert.deepEqual(errors, [], 'no console errors');
+  });
+
+  test('shows errors on the page: a non-image file (dropped), an unknown engine', async () => {
+    await page.click('#clear');
+    assert.equal(await page.locator('#thumbs img').count(), 0);
+    assert.equal(await page.isDisabled('#start'), true);
+
+    // Named and typed like a photo, so only the server (which checks content) can refuse it.
+    const dataTransfer = await page.evaluateHandle(`{
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(['just some text'], 'holiday.jpg', { type: 'image/jpeg' }));
+      transfer;
+    }`);
+    await page.dispatchEvent('#drop', 'dragover', { dataTransfer });
+    assert.match((await page.getAttribute('#drop', 'class')) ?? '', /\bover\b/, 'highlighted while dragging');
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    assert.equal(await page.getAttribute('#drop', 'class'), '');
+    assert.equal(await page.locator('#thumbs img').count(), 1);
+
+    await reconstruct();
+    const status = (await page.textContent('#status')) ?? '';
+    assert.match(status, /^Error: "holiday\.jpg" is not a JPEG, PNG, WebP or HEIC image/, status);
+    assert.equal(await page.getAttribute('#status', 'class'), 'error');
+    assert.match((await page.textContent('#log .error:last-child')) ?? '', /"holiday\.jpg" is not a JPEG/);
+    assert.equal(await page.isVisible('#download'), false, 'no stale download link');
+    assert.equal(await pageValue<string>(`document.getElementById('fill').style.width`), '0%');
+    await page.waitForFunction(`document.getElementById('fill').getBoundingClientRect().width === 0`);
+    assert.equal(await page.isDisabled('#start'), false, 'can try again');
+    await shot('ws-client-error');
+    assert.deepEqual(errors, [], 'an error message from the server is not a console error');
+
+    await page.fill('#engine', 'nope');
+    await reconstruct();
+    assert.match((await page.textContent('#status')) ?? '', /^Error: Engine "nope" is not available/);
+    assert.equal(await page.getAttribute('#status', 'class'), 'error');
+    // Chromium itself logs the refused request; the page adds nothing.
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0]!, /^console: Failed to load resource: the server responded with a status of 400/);
   });
 });
