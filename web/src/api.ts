@@ -1,7 +1,9 @@
 // The web app's one door to the server: the SDK's browser-safe client, plus the shapes the
-// pages use. Types come from the server's own run model.
+// pages use. Types come from the server's own run model. Every request carries the saved API
+// key; a 401 anywhere is reported so the key prompt can appear.
 import type { RunView } from '../../src/core/run-model.ts';
 import { ReconApiError, ReconClient, ReconConnectionError } from '../../src/sdk/client.ts';
+import { getApiKey, keyEvents, reportUnauthorized } from './api-key.ts';
 
 export type Run = RunView;
 
@@ -47,12 +49,75 @@ export interface CamerasResponse {
   imageShape?: number[];
 }
 
-const client = new ReconClient(location.origin);
+const watchingFetch: typeof fetch = async (input, init) => {
+  const response = await fetch(input, init);
+  if (response.status === 401) reportUnauthorized();
+  return response;
+};
+
+const makeClient = () => new ReconClient(location.origin, { ...(getApiKey() && { apiKey: getApiKey() }), fetch: watchingFetch });
+let client = makeClient();
+keyEvents.addEventListener('change', () => {
+  client = makeClient();
+});
 
 export { ReconApiError as ApiError };
 
+/** Whether the server accepts `key`: 'ok', 'refused' (401), or the error that got in the way. */
+export async function checkApiKey(key: string): Promise<'ok' | 'refused' | Error> {
+  try {
+    await new ReconClient(location.origin, { apiKey: key }).list({ limit: 1 });
+    return 'ok';
+  } catch (error) {
+    if (error instanceof ReconApiError && error.status === 401) return 'refused';
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** GET with the key, for what `<img src>` and `<a href>` cannot authorize themselves. */
+async function fetchBlob(path: string, signal?: AbortSignal): Promise<{ blob: Blob; fileName: string | undefined }> {
+  const response = await client.send('GET', path, signal ? { signal } : {});
+  if (!response.ok) {
+    const text = await response.text().catch(() => '');
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {}
+    throw new ReconApiError(response.status, body, { method: 'GET', url: client.url(path) });
+  }
+  return { blob: await response.blob(), fileName: fileNameOf(response.headers.get('content-disposition')) };
+}
+
+function fileNameOf(disposition: string | null): string | undefined {
+  if (!disposition) return undefined;
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  if (encoded) {
+    try {
+      return decodeURIComponent(encoded);
+    } catch {}
+  }
+  return /filename="?([^";]+)"?/i.exec(disposition)?.[1];
+}
+
+/** Saves a server file (an artifact) the way a `download` link would, but with the key. */
+export async function downloadFile(url: string): Promise<void> {
+  const { blob, fileName } = await fetchBlob(url);
+  const href = URL.createObjectURL(blob);
+  const link = Object.assign(document.createElement('a'), { href, download: fileName ?? url.split('/').pop() ?? 'download' });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The click only starts the save; the blob must outlive it.
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+}
+
 /** A message for people: the problem's detail plus per-field errors when there are any. */
 export function describeError(error: unknown): string {
+  if (error instanceof ReconApiError && error.status === 401) {
+    return getApiKey()
+      ? 'The server refused the saved API key (unknown or revoked). Enter another one with “API key” at the top.'
+      : 'This server needs an API key. Enter one with “API key” at the top.';
+  }
   if (error instanceof ReconApiError) {
     const errors = error.extra.errors;
     const fields = Array.isArray(errors)
@@ -88,8 +153,16 @@ export const api = {
       limit: query.limit,
       offset: query.offset,
     }),
-  imageUrl: (runId: string, name: string) => `/api/runs/${runId}/images/${encodeURIComponent(name)}`,
-  streamUrl: (runId: string) => `/api/runs/${runId}/stream`,
+  /** A blob: URL of the run's photo (revoke it when done); fetched with the key. */
+  imageObjectUrl: async (runId: string, name: string, signal?: AbortSignal) =>
+    URL.createObjectURL((await fetchBlob(`/api/runs/${encodeURIComponent(runId)}/images/${encodeURIComponent(name)}`, signal)).blob),
+  /** EventSource cannot send headers: the server takes the key as ?api_key= on this one route. */
+  streamUrl: (runId: string) => {
+    const key = getApiKey();
+    return `/api/runs/${encodeURIComponent(runId)}/stream${key ? `?api_key=${encodeURIComponent(key)}` : ''}`;
+  },
+  /** Headers for loaders that fetch by themselves (the scene's GLB). */
+  authHeaders: () => client.authHeaders(),
 };
 
 /** Uploads files in one multipart request, reporting bytes sent (XHR in the SDK). */
@@ -99,5 +172,11 @@ export async function uploadImages(
   onProgress: (loaded: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<{ imagesUploaded: number; images: string[] }> {
-  return client.uploadImages(runId, files, { onProgress: (p) => onProgress(p.loaded, p.total), ...(signal && { signal }) });
+  try {
+    return await client.uploadImages(runId, files, { onProgress: (p) => onProgress(p.loaded, p.total), ...(signal && { signal }) });
+  } catch (error) {
+    // XHR, not fetch: the watching fetch does not see this one.
+    if (error instanceof ReconApiError && error.status === 401) reportUnauthorized();
+    throw error;
+  }
 }

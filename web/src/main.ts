@@ -1,5 +1,6 @@
 import './styles.css';
 import { h } from './dom.ts';
+import { startKeyControl } from './key-control.ts';
 import { analyticsPage } from './pages/analytics.ts';
 import { historyPage } from './pages/history.ts';
 import { newRunPage } from './pages/new-run.ts';
@@ -11,7 +12,11 @@ route('/runs', 'runs', historyPage);
 route('/runs/:runId', 'runs', runPage);
 route('/analytics', 'analytics', analyticsPage);
 
-startRouter(document.getElementById('main')!, (root) => {
+const main = document.getElementById('main')!;
+// Before the first page renders, so its first 401 already finds the prompt.
+startKeyControl(document.querySelector<HTMLElement>('header.top')!, main);
+
+startRouter(main, (root) => {
   document.title = 'Not found · Recon';
   root.append(
     h(

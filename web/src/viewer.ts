@@ -86,8 +86,8 @@ export class SceneViewer {
   }
 
   /** Loads the GLB; resolves with the number of points once the first frame is drawn. */
-  async load(url: string): Promise<{ points: number }> {
-    const gltf = await new GLTFLoader().loadAsync(url);
+  async load(url: string, headers: Record<string, string> = {}): Promise<{ points: number }> {
+    const gltf = await new GLTFLoader().setRequestHeader(headers).loadAsync(url);
     this.#scene.add(gltf.scene);
     let count = 0;
     gltf.scene.traverse((object) => {

@@ -153,8 +153,9 @@ export const newRunPage: Page = (root) => {
       const need = engine.limits.minImages;
       reason = `${engine.title} needs at least ${need} ${need === 1 ? 'photo' : 'photos'}.`;
     } else if (picked.length > engine.limits.maxImages) reason = `${engine.title} takes at most ${engine.limits.maxImages} photos.`;
-    submit.disabled = busy || reason !== '';
-    hint.textContent = busy ? '' : reason || `Ready: ${picked.length} photos with ${engine?.title}.`;
+    // No engine and no reason: the engines are still loading, or failed to (said beside them).
+    submit.disabled = busy || reason !== '' || !engine;
+    hint.textContent = busy || !engine ? reason : reason || `Ready: ${picked.length} photos with ${engine.title}.`;
   }
 
   function chooseEngine(next: EngineInfo) {

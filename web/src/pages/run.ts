@@ -1,4 +1,4 @@
-import { api, type CameraInfo, describeError, type Run } from '../api.ts';
+import { api, type CameraInfo, describeError, downloadFile, type Run } from '../api.ts';
 import { errorBox, h, replaceChildren, spinner, statusPill } from '../dom.ts';
 import { formatDuration, formatPercent, formatWhen, humanize, runDuration } from '../format.ts';
 import { navigate, type Page } from '../router.ts';
@@ -48,6 +48,9 @@ export const runPage: Page = (root, params) => {
   let run: Run | undefined;
   let source: EventSource | undefined;
   let viewer: SceneViewer | undefined;
+  // The camera photo shown now: a blob: URL (fetched with the key) and the fetch in flight.
+  let photoUrl: string | undefined;
+  let photoFetch: AbortController | undefined;
   let disposed = false;
   let resultsShown = false;
   // A finished run's stream is only a replay: it fills in the stages and log, not the state.
@@ -272,12 +275,29 @@ export const runPage: Page = (root, params) => {
       for (const other of cameraList.querySelectorAll('button')) other.setAttribute('aria-pressed', String(other === button));
       viewer?.flyTo(camera);
       const name = camera.imageName ?? done.images[camera.index];
+      const img = name ? h('img', { alt: `Photo ${name}, taken by camera ${camera.index + 1}` }) : null;
       replaceChildren(
         photo,
-        name ? h('img', { src: api.imageUrl(done.runId, name), alt: `Photo ${name}, taken by camera ${camera.index + 1}` }) : null,
+        img,
         h('figcaption', null, `Camera ${camera.index + 1}`, name ? h('span', { class: 'mono' }, ` · ${name}`) : null),
       );
       photo.hidden = false;
+      photoFetch?.abort();
+      if (!img || !name) return;
+      const fetching = new AbortController();
+      photoFetch = fetching;
+      api
+        .imageObjectUrl(done.runId, name, fetching.signal)
+        .then((url) => {
+          if (fetching.signal.aborted || disposed) return URL.revokeObjectURL(url);
+          if (photoUrl) URL.revokeObjectURL(photoUrl);
+          photoUrl = url;
+          img.src = url;
+        })
+        .catch((error) => {
+          if (fetching.signal.aborted) return;
+          img.replaceWith(h('p', { class: 'muted small' }, `The photo could not be loaded: ${describeError(error)}`));
+        });
     };
 
     queueMicrotask(async () => {
@@ -288,7 +308,7 @@ export const runPage: Page = (root, params) => {
         replaceChildren(status, 'This browser cannot show 3D scenes (WebGL is unavailable). The downloads below still work.');
         return;
       }
-      const [scene, cams] = await Promise.allSettled([viewer.load(done.artifacts.glb!), api.cameras(done.runId)]);
+      const [scene, cams] = await Promise.allSettled([viewer.load(done.artifacts.glb!, api.authHeaders()), api.cameras(done.runId)]);
       if (disposed) return;
       if (cams.status === 'fulfilled') {
         cameras = cams.value.cameras;
@@ -341,6 +361,27 @@ export const runPage: Page = (root, params) => {
   }
 
   function downloadsSection(done: Run): HTMLElement {
+    const downloadError = h('div', null);
+    // A plain link cannot send the key: with one saved, fetch the file and save the blob.
+    const downloadLink = (type: string, url: string) => {
+      const label = ARTIFACT_LABELS[type] ?? type;
+      const link = h('a', { class: 'button', href: url, download: '', 'data-artifact': type }, label);
+      link.addEventListener('click', (event) => {
+        if (!api.authHeaders().authorization || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+        event.preventDefault();
+        if (link.getAttribute('aria-busy') === 'true') return;
+        link.setAttribute('aria-busy', 'true');
+        link.textContent = `${label} · downloading…`;
+        replaceChildren(downloadError);
+        downloadFile(url)
+          .catch((error) => replaceChildren(downloadError, errorBox(`Could not download ${label}`, describeError(error))))
+          .finally(() => {
+            link.removeAttribute('aria-busy');
+            link.textContent = label;
+          });
+      });
+      return link;
+    };
     const available = Object.entries(done.artifacts);
     const missing = Object.entries(done.unavailableArtifacts ?? {});
     return h(
@@ -351,9 +392,10 @@ export const runPage: Page = (root, params) => {
         ? h(
             'ul',
             { class: 'downloads' },
-            available.map(([type, url]) => h('li', null, h('a', { class: 'button', href: url, download: '', 'data-artifact': type }, ARTIFACT_LABELS[type] ?? type))),
+            available.map(([type, url]) => h('li', null, downloadLink(type, url))),
           )
         : h('p', { class: 'muted' }, 'This run produced no files.'),
+      downloadError,
       missing.length
         ? h(
             'ul',
@@ -449,5 +491,7 @@ export const runPage: Page = (root, params) => {
     disposed = true;
     source?.close();
     viewer?.dispose();
+    photoFetch?.abort();
+    if (photoUrl) URL.revokeObjectURL(photoUrl);
   };
 };
