@@ -35,13 +35,19 @@ export class PostProcessor {
     this.#options = deps.options;
   }
 
-  /** Never throws: post-processing cannot fail a run. */
-  async run(ctx: EngineContext<unknown>, lease: RunLease, log: Logger): Promise<void> {
-    const dir = join(ctx.workDir, 'postprocess');
+  /** Thumbnails of the inputs; can run beside the engine. Never throws: post-processing cannot fail a run. */
+  async inputs(ctx: EngineContext<unknown>, log: Logger): Promise<void> {
     await this.step('thumbnails', log, async () => {
+      const dir = join(ctx.workDir, 'postprocess', 'thumbs');
       await mkdir(dir, { recursive: true });
       await this.thumbnails(ctx, dir);
     });
+  }
+
+  /** What comes from the engine's scene.glb: metadata, preview, compression. Never throws. */
+  async outputs(ctx: EngineContext<unknown>, lease: RunLease, log: Logger): Promise<void> {
+    const dir = join(ctx.workDir, 'postprocess');
+    await mkdir(dir, { recursive: true });
     let glb: Buffer | undefined;
     await this.step('reading scene.glb', log, async () => {
       if (await this.#blobs.stat(ctx.runId, ARTIFACT_FILES.glb)) glb = await readFile(await this.#blobs.localPath(ctx.runId, ARTIFACT_FILES.glb, dir));

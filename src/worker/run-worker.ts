@@ -36,7 +36,7 @@ export class RunWorker {
   readonly #hub: RunEventHub;
   readonly #log: Logger;
   readonly #options: WorkerOptions;
-  readonly #postProcessor: Pick<PostProcessor, 'run'> | undefined;
+  readonly #postProcessor: Pick<PostProcessor, 'inputs' | 'outputs'> | undefined;
   readonly #active = new Map<string, ActiveRun>();
   #stopping = false;
 
@@ -50,7 +50,7 @@ export class RunWorker {
     log: Logger;
     options: WorkerOptions;
     /** Preview, thumbnails, GLB metadata and compression after a successful engine run; never fails it. */
-    postProcessor?: Pick<PostProcessor, 'run'>;
+    postProcessor?: Pick<PostProcessor, 'inputs' | 'outputs'>;
   }) {
     this.#queue = deps.queue;
     this.#execution = deps.execution;
@@ -148,9 +148,15 @@ export class RunWorker {
       await mkdir(workDir, { recursive: true });
       const context = await this.context(row, engine, lease, signal, workDir, reporter);
       log.info('engine started');
-      await engine.run(context);
+      // Thumbnails need only the inputs: made while the engine runs (COLMAP's mapper leaves a core idle).
+      const thumbnails = this.#postProcessor?.inputs(context, log);
+      try {
+        await engine.run(context);
+      } finally {
+        await thumbnails;
+      }
       signal.throwIfAborted();
-      await this.#postProcessor?.run(context, lease, log);
+      await this.#postProcessor?.outputs(context, lease, log);
       await reporter.flush();
       await this.#execution.complete(lease);
       log.info('run completed');

@@ -97,7 +97,8 @@ test('a broken scene.glb makes the preview unavailable with the reason; post-pro
       predictions: { cameras: async () => ({ cameras: [] }) } as never,
       options: { previewWidth: 64, compressGlbBytes: 0 },
     });
-    await processor.run(ctx, { runId: RUN, token: 't' }, pino({ level: 'silent' }));
+    await processor.inputs(ctx, pino({ level: 'silent' }));
+    await processor.outputs(ctx, { runId: RUN, token: 't' }, pino({ level: 'silent' }));
     assert.match(unavailable.preview ?? '', /post-processing \(preview\) failed/);
     assert.match(unavailable['glb-compressed'] ?? '', /post-processing \(glb compression\) failed/);
     assert.ok(await blobs.stat(RUN, 'thumbs/a.jpg.jpg'), 'the good image got its thumbnail');
