@@ -1,8 +1,14 @@
 import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BaseSettings } from '../core/settings.ts';
+import type { EngineContext } from './engine.ts';
 import { buildSceneGlb, pointCloudFromPredictions } from '../formats/glb-scene.ts';
 import type { NdArray } from '../formats/npy.ts';
 import { readNpz } from '../formats/npz.ts';
+
+type SceneSettings = Pick<BaseSettings, 'confThreshold' | 'predictionMode' | 'maskBlackBg' | 'maskWhiteBg' | 'showCameras'> & {
+  frameFilter?: number;
+};
 
 export interface PredictionsSceneResult {
   pointCount: number;
@@ -16,11 +22,7 @@ export interface PredictionsSceneResult {
  * world_points/world_points_conf, 'depth' world_points_from_depth/depth_conf (each falling back
  * to the other branch when an engine wrote only one).
  */
-export async function writeSceneFromPredictions(
-  npzPath: string,
-  glbPath: string,
-  settings: Pick<BaseSettings, 'confThreshold' | 'predictionMode' | 'maskBlackBg' | 'maskWhiteBg' | 'showCameras'> & { frameFilter?: number },
-): Promise<PredictionsSceneResult> {
+export async function writeSceneFromPredictions(npzPath: string, glbPath: string, settings: SceneSettings): Promise<PredictionsSceneResult> {
   const npz = await readNpz(npzPath);
   try {
     const branches: [points: string, conf: string][] = [
@@ -58,4 +60,16 @@ export function floats(array: NdArray, name: string): Float32Array {
   if (Array.isArray(data)) throw new Error(`${name} is text (dtype ${array.dtype}), expected numbers`);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float32Array.from(data, Number);
   return Float32Array.from(data);
+}
+
+/** Builds scene.glb from a VGGT-layout predictions.npz and stores both as the run's artifacts. */
+export async function publishPredictions(ctx: EngineContext<unknown>, predictions: string, settings: SceneSettings): Promise<void> {
+  ctx.progress('exporting', 0.5, 'Building scene.glb');
+  const glb = join(ctx.workDir, 'scene.glb');
+  const scene = await writeSceneFromPredictions(predictions, glb, settings);
+  ctx.log(`scene.glb: ${scene.pointCount} points from ${scene.source}`);
+  ctx.signal.throwIfAborted();
+  await ctx.putArtifact('predictions', predictions);
+  await ctx.putArtifact('glb', glb);
+  ctx.progress('exporting', 1, 'Wrote predictions.npz and scene.glb');
 }

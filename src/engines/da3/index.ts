@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { baseSettings } from '../../core/settings.ts';
 import { type Engine, type EngineCheck, type EngineContext, EngineError } from '../engine.ts';
-import { writeSceneFromPredictions } from '../predictions-scene.ts';
+import { publishPredictions } from '../predictions-scene.ts';
 import { Da3Client, type Da3TaskStatus } from './client.ts';
 import { convertDa3Predictions } from './convert.ts';
 
@@ -121,14 +121,7 @@ async function runDa3(
   const predictions = join(ctx.workDir, 'predictions.npz');
   const converted = await convertDa3Predictions(results, predictions);
   ctx.log(`DA3 predicted ${converted.frames} frames at ${converted.width}x${converted.height}; predictions.npz has ${converted.keys.join(', ')}`);
-  ctx.progress('exporting', 0.5, 'Building scene.glb');
-  const glb = join(ctx.workDir, 'scene.glb');
-  const scene = await writeSceneFromPredictions(predictions, glb, settings);
-  ctx.log(`scene.glb: ${scene.pointCount} points from ${scene.source}`);
-  ctx.signal.throwIfAborted();
-  await ctx.putArtifact('predictions', predictions);
-  await ctx.putArtifact('glb', glb);
-  ctx.progress('exporting', 1, 'Wrote predictions.npz and scene.glb');
+  await publishPredictions(ctx, predictions, settings);
 }
 
 async function poll(

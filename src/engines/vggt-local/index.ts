@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { baseSettings } from '../../core/settings.ts';
 import type { Engine, EngineCheck, EngineContext } from '../engine.ts';
-import { writeSceneFromPredictions } from '../predictions-scene.ts';
+import { publishPredictions } from '../predictions-scene.ts';
 import { notConfiguredError } from './errors.ts';
 import { parseWorkerLine } from './protocol.ts';
 import { VggtWorker, type WorkerEvent } from './worker-process.ts';
@@ -82,15 +82,7 @@ export function createVggtLocalEngine(options: VggtLocalOptions): VggtLocalEngin
       const predictions = join(ctx.workDir, 'predictions.npz');
       const result = await worker.run(ctx.inputs, predictions, { signal: ctx.signal, timeoutMs, onEvent: (event) => report(ctx, event, options.weights!) });
       ctx.log(`VGGT predicted ${result.frames} frames at ${result.width}x${result.height} in ${result.seconds.toFixed(2)} s`);
-
-      ctx.progress('exporting', 0.5, 'Building scene.glb');
-      const glb = join(ctx.workDir, 'scene.glb');
-      const scene = await writeSceneFromPredictions(predictions, glb, settings);
-      ctx.log(`scene.glb: ${scene.pointCount} points from ${scene.source}`);
-      ctx.signal.throwIfAborted();
-      await ctx.putArtifact('predictions', predictions);
-      await ctx.putArtifact('glb', glb);
-      ctx.progress('exporting', 1, 'Wrote predictions.npz and scene.glb');
+      await publishPredictions(ctx, predictions, settings);
     },
     close: () => worker.close(),
   };
