@@ -10,8 +10,6 @@ import { SerializedPGliteDialect } from './serialized-pglite-dialect.ts';
 
 const INT8_OID = 20;
 
-export type Notification = { channel: string; payload: string };
-
 /** The store: a typed query builder, LISTEN/NOTIFY, and what pg-boss needs to share it. */
 export interface Store {
   db: Kysely<Database>;
