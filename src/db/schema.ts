@@ -166,6 +166,7 @@ export interface Database {
   sessions: SessionsTable;
   session_images: SessionImagesTable;
   api_keys: ApiKeysTable;
+  webhook_dispatch_cursor: { id: Generated<number>; last_event_id: ColumnType<number, number, number> };
 }
 
 export type RunRow = Selectable<RunsTable>;

@@ -3,6 +3,7 @@ import type { RunEvent } from '../core/run-model.ts';
 import type {
   Database,
   NewWebhookDeliveryRow,
+  RunEventRow,
   WebhookAttemptRecord,
   WebhookDeliveryRow,
   WebhookEndpointRow,
@@ -114,7 +115,40 @@ export class WebhooksRepository {
       .selectAll()
       .where('id', '=', id)
       .executeTakeFirst()
-      .then((row) => row && { id: Number(row.id), runId: row.run_id, at: row.at.toISOString(), type: row.type, data: row.data });
+      .then((row) => row && toRunEvent(row));
+  }
+
+  /** Status events after `afterId`, oldest first: what a dispatcher that was down has to catch up on. */
+  async statusEventsAfter(afterId: number, limit: number): Promise<RunEvent[]> {
+    const rows = await this.#db
+      .selectFrom('run_events')
+      .selectAll()
+      .where('id', '>', afterId)
+      .where('type', '=', 'status')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toRunEvent);
+  }
+
+  /** Where the dispatcher stopped reading; on a first start, the end of the log (history is not replayed). */
+  async dispatchCursor(): Promise<number> {
+    const row = await this.#db.selectFrom('webhook_dispatch_cursor').select('last_event_id').executeTakeFirst();
+    if (row) return Number(row.last_event_id);
+    const { latest } = await this.#db
+      .selectFrom('run_events')
+      .select((eb) => eb.fn.coalesce(eb.fn.max('id'), eb.lit(0)).as('latest'))
+      .executeTakeFirstOrThrow();
+    await this.advanceDispatchCursor(Number(latest));
+    return Number(latest);
+  }
+
+  async advanceDispatchCursor(eventId: number): Promise<void> {
+    await this.#db
+      .insertInto('webhook_dispatch_cursor')
+      .values({ id: 1, last_event_id: eventId })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ last_event_id: sql<number>`greatest(webhook_dispatch_cursor.last_event_id, excluded.last_event_id)` }))
+      .execute();
   }
 
   /** Inserts deliveries; one already made for the same (target, event) is left alone. Returns how many are new. */
@@ -207,3 +241,5 @@ export class WebhooksRepository {
     return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset).execute();
   }
 }
+
+const toRunEvent = (row: RunEventRow): RunEvent => ({ id: Number(row.id), runId: row.run_id, at: row.at.toISOString(), type: row.type, data: row.data });

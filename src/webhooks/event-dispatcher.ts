@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BatchesService, BatchStatus } from '../batches/batches-service.ts';
-import type { RunEventHub, RunEventSignal } from '../core/run-event-hub.ts';
-import { isTerminal, type RunStatus } from '../core/run-model.ts';
+import type { RunEventHub } from '../core/run-event-hub.ts';
+import { isTerminal, type RunEvent, type RunStatus } from '../core/run-model.ts';
 import type { RunsService } from '../core/runs-service.ts';
 import type { WebhooksRepository } from '../db/webhooks-repository.ts';
 import { webhookEventFor } from './events.ts';
@@ -11,6 +11,8 @@ import type { WebhooksService } from './webhooks-service.ts';
  * Turns run events into webhook deliveries (and settles batches when runs finish). Events are
  * handled one at a time in the order they arrive; deliveries are keyed by (target, event), so a
  * process that sees an event twice — or two processes that both see it — make one delivery.
+ * A cursor in the database records how far the log was read, so status events written while no
+ * dispatcher was listening (a crash between an event and its deliveries) are caught up at start.
  */
 export class WebhookDispatcher {
   readonly #hub: RunEventHub;
@@ -44,12 +46,28 @@ export class WebhookDispatcher {
   }
 
   start() {
+    this.#chain = this.catchUp().catch((error) => this.#log.warn({ err: error }, 'webhook catch-up failed'));
     this.#unwatch = this.#hub.watchAll((signal) => {
       if (signal.type !== 'status' && signal.type !== 'progress') return;
-      this.#chain = this.#chain.then(() => this.handle(signal)).catch((error) => {
-        this.#log.warn({ err: error, runId: signal.runId, eventId: signal.eventId }, 'webhook dispatch failed');
-      });
+      this.#chain = this.#chain
+        .then(async () => {
+          const event = await this.#repo.runEvent(signal.eventId);
+          if (event) await this.handle(event);
+        })
+        .catch((error) => {
+          this.#log.warn({ err: error, runId: signal.runId, eventId: signal.eventId }, 'webhook dispatch failed');
+        });
     });
+  }
+
+  private async catchUp() {
+    let cursor = await this.#repo.dispatchCursor();
+    for (;;) {
+      const events = await this.#repo.statusEventsAfter(cursor, 500);
+      for (const event of events) await this.handle(event);
+      if (events.length < 500) return;
+      cursor = events.at(-1)!.id;
+    }
   }
 
   async stop() {
@@ -57,9 +75,7 @@ export class WebhookDispatcher {
     await this.#chain;
   }
 
-  private async handle(signal: RunEventSignal) {
-    const event = await this.#repo.runEvent(signal.eventId);
-    if (!event) return;
+  private async handle(event: RunEvent) {
     const type = webhookEventFor(event);
     const status = event.data.status as RunStatus | undefined;
     const terminal = event.type === 'status' && !!status && isTerminal(status);
@@ -71,6 +87,7 @@ export class WebhookDispatcher {
     }
     if (type) await this.runEvent(event.runId, event.id, event.at, type, event.data);
     if (terminal) await this.#batches.settleRun(event.runId);
+    if (event.type === 'status') await this.#repo.advanceDispatchCursor(event.id);
   }
 
   private async runEvent(runId: string, eventId: number, at: string, type: NonNullable<ReturnType<typeof webhookEventFor>>, data: Record<string, unknown>) {

@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { loadConfig } from '../../src/config.ts';
+import { openStore } from '../../src/db/database.ts';
+import { RunEventsRepository } from '../../src/db/run-events-repository.ts';
 import { startRecon } from '../../src/recon.ts';
 import { makeImage, multipart } from '../helpers/images.ts';
 import { jsonBody, STORE_MODES, startTestServer, type TestServer } from '../helpers/recon.ts';
@@ -221,6 +223,35 @@ describe('webhook retries across a restart (pglite)', () => {
         assert.deepEqual(d.attemptLog.map((a: any) => a.statusCode), [500, 500, 500, 200]);
         for (const r of receiver.received.filter((x) => x.headers['webhook-id'] === d.id)) verify(endpoint.body.secret, r);
       }
+    } finally {
+      await server.close();
+      await receiver.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('webhook dispatch catches up after a crash (pglite)', () => {
+  test('a status event written while no dispatcher listened is delivered at the next start, once', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'recon-webhooks-'));
+    const receiver = await startReceiver(() => ({ status: 200 }));
+    let server = await startTestServer('pglite', FAST, { dataDir });
+    try {
+      await server.json('/api/webhooks', jsonBody({ url: receiver.url('/hook'), events: ['run.canceled'] }));
+      const runId = (await server.json('/api/runs', jsonBody({ engine: 'test' }))).body.runId as string;
+      await server.close();
+      // As if a process wrote the event and died before turning it into deliveries.
+      const store = await openStore({ dataDir });
+      await store.db.updateTable('runs').set({ status: 'canceled', finished_at: new Date() }).where('id', '=', runId).execute();
+      await new RunEventsRepository(store.db).append(runId, 'status', { status: 'canceled', message: 'canceled elsewhere' });
+      await store.close();
+
+      server = await startTestServer('pglite', FAST, { dataDir });
+      await receiver.waitFor((all) => all.some((r) => bodyOf(r).runId === runId && bodyOf(r).type === 'run.canceled'), 15_000);
+      await server.close();
+      server = await startTestServer('pglite', FAST, { dataDir });
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(receiver.received.filter((r) => bodyOf(r).type === 'run.canceled').length, 1, 'caught up once, not on every start');
     } finally {
       await server.close();
       await receiver.close();
