@@ -61,9 +61,11 @@ export async function statusCommand(args: string[]): Promise<number> {
   if (help) return printHelp(HELP.status);
   const { client } = remote();
   const run = await client.get(positionals[0]!);
+  // Like `run --wait`: scripts can tell a failed run from the exit code.
+  const exitCode = run.status === 'failed' ? 1 : 0;
   if (values.json) {
     print(run);
-    return 0;
+    return exitCode;
   }
   const rows: [string, string][] = [
     ['status', `${run.status}${progressCell(run) ? ` · ${progressCell(run)}` : ''}${run.message && run.status !== 'completed' ? ` — ${run.message}` : ''}`],
@@ -86,7 +88,7 @@ export async function statusCommand(args: string[]): Promise<number> {
   if (artifacts.length || unavailable.length) console.log('  artifacts');
   for (const [type, url] of artifacts) console.log(`    ${type.padEnd(12)} ${client.url(url)}`);
   for (const [type, reason] of unavailable) console.log(`    ${type.padEnd(12)} unavailable: ${reason}`);
-  return 0;
+  return exitCode;
 }
 
 const time = (iso: string) => iso.slice(11, 23);

@@ -30,7 +30,8 @@ List runs, newest first. Statuses: queued, uploading, processing, fetching, comp
 
   status: `Usage: recon status <runId> [--json]
 
-Show a run: status, stage and progress, settings, timings, error and hint, artifacts.`,
+Show a run: status, stage and progress, settings, timings, error and hint, artifacts.
+Exits 1 when the run failed.`,
 
   logs: `Usage: recon logs <runId> [-f] [--json]
 

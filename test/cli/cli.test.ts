@@ -90,6 +90,9 @@ describe('recon CLI against a server (RECON_URL)', () => {
     const run = JSON.parse(json.stdout);
     assert.equal(run.status, 'failed');
     assert.match(run.error, /simulated permanent failure/);
+    const status = await recon(['status', run.runId]);
+    assert.equal(status.code, 1, 'status of a failed run exits 1');
+    assert.match(status.stdout, /error\s+simulated permanent failure/);
   });
 
   test('run without --wait queues and prints the run', async () => {
