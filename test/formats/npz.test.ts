@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describe, it } from 'node:test';
 import { encodeNpy, type NdArray } from '../../src/formats/npy.ts';
 import { readNpz, writeNpz } from '../../src/formats/npz.ts';
 import { ZipWriter } from '../../src/formats/zip.ts';
+import { tempPaths } from '../helpers/temp-paths.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'recon-npz-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let counter = 0;
-/** A path in a fresh folder, so error messages show just `name`. */
-function tempPath(name: string): string {
-  const folder = join(dir, String(counter++));
-  mkdirSync(folder);
-  return join(folder, name);
-}
+const tempPath = tempPaths('recon-npz-test-');
 
 const ARRAYS: Record<string, NdArray> = {
   depth: { dtype: '<f4', shape: [2, 3, 4, 1], fortranOrder: false, data: Float32Array.from({ length: 24 }, (_, i) => i / 3) },

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { type ZipReadOptions, ZipReader, ZipWriter, zipFolder } from '../../src/formats/zip.ts';
+import { tempPaths } from '../helpers/temp-paths.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'recon-zip-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let counter = 0;
-/** A path in a fresh folder, so error messages show just `name`. */
-function tempPath(name: string): string {
-  const folder = join(dir, String(counter++));
-  mkdirSync(folder);
-  return join(folder, name);
-}
+const tempPath = tempPaths('recon-zip-test-');
 
 /** Bytes that barely compress, from a fixed seed. */
 function noise(length: number, seed = 1): Buffer {

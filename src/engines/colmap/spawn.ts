@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { forwardLines } from '../line-stream.ts';
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
@@ -71,18 +71,5 @@ export function runProcess(binary: string, args: string[], options: RunOptions =
       clearTimeout(killTimer);
       resolve({ code, signal: exitSignal, aborted });
     });
-  });
-}
-
-function forwardLines(stream: Readable, onLine: (line: string) => void): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (pending + chunk).split(/\r?\n/);
-    pending = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
-  });
-  stream.on('end', () => {
-    if (pending) onLine(pending);
   });
 }

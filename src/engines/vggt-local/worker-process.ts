@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
 import { EngineError } from '../engine.ts';
 import { pythonMissingError, workerError } from './errors.ts';
 import { type ErrorMessage, parseWorkerLine, type ReadyMessage, type ResultMessage, type RunRequest } from './protocol.ts';
+import { forwardLines } from '../line-stream.ts';
 
 export interface VggtWorkerOptions {
   python: string;
@@ -283,18 +283,5 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(error);
       },
     );
-  });
-}
-
-function forwardLines(stream: Readable, onLine: (line: string) => void): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (pending + chunk).split(/\r?\n/);
-    pending = parts.pop() ?? '';
-    for (const line of parts) if (line) onLine(line);
-  });
-  stream.on('end', () => {
-    if (pending) onLine(pending);
   });
 }
