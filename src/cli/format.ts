@@ -1,16 +1,3 @@
-/** 1.2 MB style sizes. */
-export function formatBytes(bytes: number) {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
-
 /** 0.4 s, 12.3 s, 4 min 05 s, 2 h 10 min. */
 export function formatDuration(ms: number) {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;

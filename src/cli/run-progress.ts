@@ -1,5 +1,6 @@
 import type { RunStreamEvent, RunView, UploadProgress } from '../sdk/client.ts';
-import { formatBytes, formatDuration } from './format.ts';
+import { formatBytes } from '../sdk/format.ts';
+import { formatDuration } from './format.ts';
 import { ProgressLine } from './progress-bar.ts';
 
 const STAGE_LABELS: Record<string, string> = { waiting: 'queued', starting: 'starting' };

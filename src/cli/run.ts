@@ -2,7 +2,7 @@ import { ARTIFACT_KINDS, type ArtifactKind } from '../engines/engine.ts';
 import type { DownloadedFile, NodeReconClient, RunView } from '../sdk/node.ts';
 import { parseCommand, parseSets } from './args.ts';
 import { type Connection, connectOrEmbed, remote } from './connect.ts';
-import { formatBytes } from './format.ts';
+import { formatBytes } from '../sdk/format.ts';
 import { expandInputs } from './inputs.ts';
 import { RunProgressDisplay } from './run-progress.ts';
 import { HELP, printHelp } from './usage.ts';

@@ -1,6 +1,6 @@
 import { api, describeError, type EngineInfo, uploadImages } from '../api.ts';
 import { errorBox, h, replaceChildren, spinner } from '../dom.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../../../src/sdk/format.ts';
 import { type CheckedFile, checkImage } from '../image-check.ts';
 import { navigate, type Page } from '../router.ts';
 import { type SettingsForm, settingsForm } from '../settings-form.ts';
