@@ -22,7 +22,7 @@ import { type ColmapSettings, colmapSettings } from '../src/engines/colmap/setti
 import { extrinsicMatrix, readColmapModel } from '../src/formats/colmap-model.ts';
 import { readNpz } from '../src/formats/npz.ts';
 import { loadConfig } from '../src/config.ts';
-import type { RunView } from '../src/core/run-model.ts';
+import type { RunView } from '../src/contract/runs.ts';
 import { createLogger } from '../src/logger.ts';
 import { startRecon } from '../src/recon.ts';
 import { createFakeContext } from '../test/fixtures/synthetic/fake-context.ts';

@@ -7,7 +7,11 @@ import { BatchesService } from './batches/batches-service.ts';
 import { isLoopbackHost } from './auth/loopback.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import { type Config, ConfigError } from './config.ts';
+import { EngineCatalog } from './core/engine-catalog.ts';
+import { LimitsReport } from './core/limits-report.ts';
+import { RunEventFeed } from './core/run-event-feed.ts';
 import { RunEventHub } from './core/run-event-hub.ts';
+import { RunFilesService } from './core/run-files-service.ts';
 import { PredictionsService } from './core/predictions-service.ts';
 import { RunExecution } from './core/run-execution.ts';
 import { RunsService } from './core/runs-service.ts';
@@ -88,7 +92,8 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     });
     options.engines?.(engines);
     await queue.prepare(engines.list().map((engine) => engine.id));
-    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits, hub });
+    const feed = new RunEventFeed({ events: runEvents, hub, runExists: async (id) => !!(await runsRepository.find(id)) });
+    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits, hub, feed });
     const execution = new RunExecution({ runs: runsRepository, events: runEvents, blobs, service: runs });
     if (store.kind === 'pglite') {
       const removed = await runs.removeUncommittedImages();
@@ -164,8 +169,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       repo: new SessionsRepository(store.db),
       runs,
       predictions,
-      hub,
-      runEvents,
+      feed,
       blobs,
       engines,
       dataDir: config.dataDir,
@@ -180,7 +184,21 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await sessions.stop();
     });
     const app = await buildApp(
-      { config, runs, predictions, runEvents, hub, blobs, engines, storeKind: store.kind, sessions, keys, webhooks, batches, metrics, analytics: new AnalyticsService(analyticsRepository) },
+      {
+        config,
+        runs,
+        files: new RunFilesService({ runs, blobs }),
+        predictions,
+        engines: new EngineCatalog(engines),
+        limits: new LimitsReport(config),
+        storeKind: store.kind,
+        sessions,
+        keys,
+        webhooks,
+        batches,
+        metrics,
+        analytics: new AnalyticsService(analyticsRepository),
+      },
       log,
     );
     cleanups.push(() => app.close());

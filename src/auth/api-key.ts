@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { randomToken } from '../core/ids.ts';
+import { randomToken } from '../domain/ids.ts';
 
 const KEY_FORMAT = /^recon_(k[a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 

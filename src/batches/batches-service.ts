@@ -1,11 +1,12 @@
-import { randomToken } from '../core/ids.ts';
-import { badRequest, notFound, Problem, unprocessable } from '../core/problem.ts';
-import { isTerminal, type RunStatus } from '../core/run-model.ts';
+import { randomToken } from '../domain/ids.ts';
+import { Problem } from '../domain/problem.ts';
+import { batchEmpty, batchNotFound, batchTooLarge, runHasNoImages, tooFewImages } from '../domain/problems.ts';
+import { isTerminal, type RunStatus } from '../domain/run-status.ts';
 import type { RunsService, StagedImage } from '../core/runs-service.ts';
 import type { BatchesRepository } from '../db/batches-repository.ts';
 import type { BatchRow } from '../db/schema.ts';
+import { MAX_BATCH_RUNS } from '../contract/batches.ts';
 
-export const MAX_BATCH_RUNS = 100;
 
 export interface BatchRunSpec {
   engine?: string | undefined;
@@ -43,8 +44,7 @@ const COUNTED: Record<RunStatus, 'queued' | 'processing' | 'completed' | 'failed
 
 /** Problems about one run of the batch say which one. */
 function inRun(index: number, error: unknown): unknown {
-  if (!(error instanceof Problem)) return error;
-  return new Problem(error.status, error.title, `runs[${index}]: ${error.detail}`, { ...error.extra, run: index });
+  return error instanceof Problem ? error.within(`runs[${index}]`, { run: index }) : error;
 }
 
 /** Several runs created, filled and queued as one request, followed as one. */
@@ -64,13 +64,8 @@ export class BatchesService {
 
   /** Checks every spec before anything is created (settings per engine). Returns each run's engine id. */
   validateSpecs(specs: BatchRunSpec[], assertUrl: (url: string, field: string) => void) {
-    if (!specs.length) throw badRequest('A batch needs at least one run');
-    if (specs.length > MAX_BATCH_RUNS) {
-      throw unprocessable(`A batch may hold at most ${MAX_BATCH_RUNS} runs; this one has ${specs.length}`, {
-        limit: 'maxBatchRuns',
-        value: MAX_BATCH_RUNS,
-      });
-    }
+    if (!specs.length) throw batchEmpty();
+    if (specs.length > MAX_BATCH_RUNS) throw batchTooLarge(MAX_BATCH_RUNS, specs.length);
     return specs.map((spec, index) => {
       try {
         if (spec.webhookUrl) assertUrl(spec.webhookUrl, `runs[${index}].webhookUrl`);
@@ -93,10 +88,7 @@ export class BatchesService {
       const count = files[index]?.length ?? 0;
       const needed = Math.max(1, engine.limits.minImages);
       if (count < needed) {
-        throw inRun(index, unprocessable(`Engine "${engine.id}" needs at least ${needed} images; this run has ${count} (send them in field run${index})`, {
-          limit: 'minImages',
-          value: needed,
-        }));
+        throw inRun(index, tooFewImages(engine.id, needed, `this run has ${count} (send them in field run${index})`));
       }
     });
     const created: string[] = [];
@@ -136,18 +128,13 @@ export class BatchesService {
    */
   async createFromRuns(owner: string | null, runIds: string[], webhookUrl: string | undefined): Promise<BatchStatus> {
     const unique = [...new Set(runIds)];
-    if (!unique.length) throw badRequest('A batch needs at least one run');
-    if (unique.length > MAX_BATCH_RUNS) {
-      throw unprocessable(`A batch may hold at most ${MAX_BATCH_RUNS} runs; this one has ${unique.length}`, {
-        limit: 'maxBatchRuns',
-        value: MAX_BATCH_RUNS,
-      });
-    }
+    if (!unique.length) throw batchEmpty();
+    if (unique.length > MAX_BATCH_RUNS) throw batchTooLarge(MAX_BATCH_RUNS, unique.length);
     const toProcess: string[] = [];
     for (const runId of unique) {
       const run = await this.#runs.get(runId, owner);
       if (run.status === 'queued' || run.status === 'uploading') {
-        if (!run.images.length) throw unprocessable(`Run ${runId} has no images: upload some before batching it`, { runId });
+        if (!run.images.length) throw runHasNoImages(runId, 'batch');
         toProcess.push(runId);
       }
     }
@@ -165,7 +152,7 @@ export class BatchesService {
 
   async status(batchId: string, owner: string | null): Promise<BatchStatus> {
     const batch = await this.#repo.find(batchId);
-    if (!batch || (owner && batch.owner !== owner)) throw notFound('Batch', batchId);
+    if (!batch || (owner && batch.owner !== owner)) throw batchNotFound(batchId);
     return this.view(batch);
   }
 
@@ -176,7 +163,7 @@ export class BatchesService {
 
   private async settle(batchId: string): Promise<BatchStatus> {
     const batch = await this.#repo.find(batchId);
-    if (!batch) throw notFound('Batch', batchId);
+    if (!batch) throw batchNotFound(batchId);
     const view = await this.view(batch);
     if (batch.completed_at || view.total === 0 || view.queued + view.processing > 0) return view;
     const completed = await this.#repo.markCompleted(batchId);

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isRunId, randomToken } from '../core/ids.ts';
+import { isRunId, randomToken } from '../domain/ids.ts';
 import type { BlobInfo, BlobStore } from './blob-store.ts';
 
 const SAFE_KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[^\0\\]+$/;

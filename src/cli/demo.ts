@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config.ts';
-import { ARTIFACT_FILES } from '../engines/engine.ts';
+import { ARTIFACT_FILES } from '../domain/artifacts.ts';
 import { createLogger } from '../logger.ts';
 import { startRecon } from '../recon.ts';
 import { NodeReconClient } from '../sdk/node.ts';

@@ -1,4 +1,4 @@
-import { ARTIFACT_KINDS, type ArtifactKind } from '../engines/engine.ts';
+import { ARTIFACT_KINDS, type ArtifactKind } from '../domain/artifacts.ts';
 import type { DownloadedFile, NodeReconClient, RunView } from '../sdk/node.ts';
 import { parseCommand, parseSets } from './args.ts';
 import { type Connection, connectOrEmbed, remote } from './connect.ts';

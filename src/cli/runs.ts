@@ -1,5 +1,5 @@
-import { ARTIFACT_KINDS, type ArtifactKind } from '../engines/engine.ts';
-import { RUN_STATUSES, type RunStatus } from '../core/run-model.ts';
+import { ARTIFACT_KINDS, type ArtifactKind } from '../domain/artifacts.ts';
+import { RUN_STATUSES, type RunStatus } from '../domain/run-status.ts';
 import type { RunStreamEvent, RunView } from '../sdk/node.ts';
 import { intOption, parseCommand, UsageError } from './args.ts';
 import { remote } from './connect.ts';

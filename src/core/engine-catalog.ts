@@ -1,20 +1,7 @@
 import { z } from 'zod';
+import type { EnginesList } from '../contract/engines.ts';
 import type { Engine } from '../engines/engine.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
-
-export const engineView = z.object({
-  id: z.string(),
-  title: z.string(),
-  description: z.string(),
-  available: z.boolean(),
-  reason: z.string().optional(),
-  default: z.boolean(),
-  limits: z.object({ minImages: z.number(), maxImages: z.number() }),
-  produces: z.array(z.string()),
-  settingsSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of the engine settings, with defaults'),
-});
-export const enginesResponse = z.object({ engines: z.array(engineView), default: z.string().nullable() });
-export type EnginesList = z.infer<typeof enginesResponse>;
 
 /** Every engine of the registry: usable now or why not, its limits and its settings schema. */
 export async function describeEngines(registry: EngineRegistry): Promise<EnginesList> {
@@ -33,4 +20,24 @@ export async function describeEngines(registry: EngineRegistry): Promise<Engines
     };
   };
   return { default: registry.defaultId ?? null, engines: await Promise.all(registry.list().map(describe)) };
+}
+
+/** What the HTTP face may know of the engines: their descriptions and whether the default is usable. */
+export class EngineCatalog {
+  readonly #registry: EngineRegistry;
+
+  constructor(registry: EngineRegistry) {
+    this.#registry = registry;
+  }
+
+  describe(): Promise<EnginesList> {
+    return describeEngines(this.#registry);
+  }
+
+  /** The default engine (null without one), whether it is usable now, and every engine id. */
+  async defaultStatus(): Promise<{ defaultId: string | null; usable: boolean; engineIds: string[] }> {
+    const defaultId = this.#registry.defaultId ?? null;
+    const check = defaultId ? await this.#registry.get(defaultId).check().catch(() => ({ ok: false })) : { ok: false };
+    return { defaultId, usable: check.ok, engineIds: this.#registry.list().map((e) => e.id) };
+  }
 }

@@ -1,11 +1,11 @@
 import { tmpdir } from 'node:os';
 import type { BlobStore } from '../blobs/blob-store.ts';
-import { ARTIFACT_FILES } from '../engines/engine.ts';
+import { ARTIFACT_FILES } from '../domain/artifacts.ts';
 import { from3x4, invertRigid4, type Mat4, multiply4 } from '../formats/geometry.ts';
 import { sceneAlignment } from '../formats/glb-scene.ts';
 import type { NdArray } from '../formats/npy.ts';
 import { type NpzFile, readNpz } from '../formats/npz.ts';
-import { Problem } from './problem.ts';
+import { predictionsHaveNoCameras, predictionsNotFound, predictionsUnreadable } from '../domain/problems.ts';
 import type { RunsService } from './runs-service.ts';
 
 /** OpenCV camera axes (x right, y down, z forward) to three.js's (y up, looking down −z). */
@@ -30,16 +30,13 @@ export class PredictionsService {
     const run = await this.#runs.findOwned(runId, owner);
     if (!run.artifacts.available.predictions) {
       const reason = run.artifacts.unavailable.predictions;
-      const detail = reason
-        ? `Run ${runId} has no predictions: ${reason}`
-        : `Run ${runId} has no predictions yet (status ${run.status})`;
-      throw new Problem(404, 'Not Found', detail);
+      throw predictionsNotFound(runId, { reason, status: run.status });
     }
     const path = await this.#blobs.localPath(runId, ARTIFACT_FILES.predictions, tmpdir());
     try {
       return await readNpz(path);
     } catch (error) {
-      throw new Problem(422, 'Unprocessable Content', `Run ${runId}'s predictions.npz cannot be read: ${(error as Error).message}`);
+      throw predictionsUnreadable(runId, (error as Error).message);
     }
   }
 
@@ -63,7 +60,7 @@ export class PredictionsService {
   async cameras(runId: string, owner?: string | null) {
     const npz = await this.open(runId, owner);
     try {
-      if (!npz.has('extrinsic')) throw new Problem(422, 'Unprocessable Content', `Run ${runId}'s predictions have no cameras`);
+      if (!npz.has('extrinsic')) throw predictionsHaveNoCameras(runId);
       const extrinsics = chunk(numbers(npz.get('extrinsic')), 12);
       const intrinsics = npz.has('intrinsic') ? chunk(numbers(npz.get('intrinsic')), 9) : [];
       const names = npz.has('image_names') ? (npz.get('image_names').data as string[]) : [];

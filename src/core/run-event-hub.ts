@@ -1,5 +1,5 @@
 import type { Store } from '../db/database.ts';
-import type { RunEventType } from './run-model.ts';
+import type { RunEventType } from '../domain/run-event.ts';
 
 export interface RunEventSignal {
   runId: string;

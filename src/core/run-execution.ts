@@ -3,8 +3,9 @@ import type { BlobStore } from '../blobs/blob-store.ts';
 import type { RunEventsRepository } from '../db/run-events-repository.ts';
 import type { RunsRepository } from '../db/runs-repository.ts';
 import type { Database, RunRow } from '../db/schema.ts';
-import { ARTIFACT_FILES, type ArtifactKind } from '../engines/engine.ts';
-import { ACTIVE_STATUSES, type GlbMetadata, type RunStatus } from './run-model.ts';
+import { ARTIFACT_FILES, type ArtifactKind } from '../domain/artifacts.ts';
+import { ACTIVE_STATUSES, type RunStatus } from '../domain/run-status.ts';
+import type { GlbMetadata } from '../domain/artifacts.ts';
 import type { RunsService } from './runs-service.ts';
 
 /** A worker's hold on one run: valid while the run still carries the job's token. */

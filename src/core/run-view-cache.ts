@@ -1,4 +1,4 @@
-import type { RunView } from './run-model.ts';
+import type { RunView } from '../contract/runs.ts';
 
 interface Entry {
   owner: string | null;

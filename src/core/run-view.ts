@@ -1,5 +1,5 @@
 import type { RunRow } from '../db/schema.ts';
-import type { RunView } from './run-model.ts';
+import type { RunView } from '../contract/runs.ts';
 
 export const artifactUrl = (runId: string, type: string) => `/api/runs/${runId}/artifacts/${type}`;
 

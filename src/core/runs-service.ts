@@ -5,10 +5,12 @@ import type { ImageRow, RunsRepository } from '../db/runs-repository.ts';
 import type { Database, RunRow, RunUpdate } from '../db/schema.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
 import type { RunQueue } from '../queue/run-queue.ts';
-import { newRunId, randomToken } from './ids.ts';
+import { newRunId, randomToken } from '../domain/ids.ts';
 import { compareNames, uniqueName } from './image-names.ts';
-import { badRequest, conflict, notFound, Problem, tooLarge, unprocessable } from './problem.ts';
-import { ACTIVE_STATUSES, isTerminal, type RunStatus, type RunView } from './run-model.ts';
+import { emptyUpload, invalidSettings, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, tooFewImages, tooManyImages } from '../domain/problems.ts';
+import { ACTIVE_STATUSES, isTerminal, type RunStatus } from '../domain/run-status.ts';
+import type { RunView } from '../contract/runs.ts';
+import type { RunEventFeed } from './run-event-feed.ts';
 import type { RunEventHub } from './run-event-hub.ts';
 import { RunViewCache } from './run-view-cache.ts';
 import { toRunView } from './run-view.ts';
@@ -57,6 +59,7 @@ export class RunsService {
   readonly #queue: RunQueue;
   readonly #engines: EngineRegistry;
   readonly #limits: RunLimits;
+  readonly #feed: RunEventFeed;
   readonly #views = new RunViewCache();
 
   constructor(deps: {
@@ -67,6 +70,7 @@ export class RunsService {
     engines: EngineRegistry;
     limits: RunLimits;
     hub: RunEventHub;
+    feed: RunEventFeed;
   }) {
     deps.hub.watchAll((signal) => this.#views.forget(signal.runId));
     this.#runs = deps.runs;
@@ -75,6 +79,7 @@ export class RunsService {
     this.#queue = deps.queue;
     this.#engines = deps.engines;
     this.#limits = deps.limits;
+    this.#feed = deps.feed;
   }
 
   get limits(): RunLimits {
@@ -85,9 +90,7 @@ export class RunsService {
     const engine = this.#engines.get(engineId);
     const parsed = engine.settings.safeParse(settings ?? {});
     if (!parsed.success) {
-      throw badRequest(`Invalid settings for engine "${engine.id}"`, {
-        errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      });
+      throw invalidSettings(engine.id, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     }
     return { engine, settings: parsed.data as Record<string, unknown> };
   }
@@ -138,6 +141,16 @@ export class RunsService {
     return { runs, total };
   }
 
+  /**
+   * The run's events after `afterId`, then live ones until it ends (for SSE); undefined when the
+   * run has ended and nothing is left to send.
+   */
+  async followEvents(id: string, owner: string | null | undefined, afterId: number, signal: AbortSignal) {
+    const row = await this.findOwned(id, owner);
+    if (isTerminal(row.status) && !(await this.#events.after(id, afterId, 1)).length) return undefined;
+    return this.#feed.follow(id, afterId, signal);
+  }
+
   /** What the run already holds, so an upload can stop as soon as it would cross a limit. */
   async uploadAllowance(id: string, owner?: string | null) {
     const row = await this.findOwned(id, owner);
@@ -159,7 +172,7 @@ export class RunsService {
    * run's storage, rows are inserted, and any failure removes what was moved.
    */
   async addImages(id: string, staged: StagedImage[], owner?: string | null): Promise<RunView & { stored: { original: string; stored: string }[] }> {
-    if (!staged.length) throw badRequest('No image files in the upload: send one or more files as multipart/form-data');
+    if (!staged.length) throw emptyUpload();
     const moved: string[] = [];
     const stored: { original: string; stored: string }[] = [];
     try {
@@ -170,17 +183,11 @@ export class RunsService {
         const engine = this.#engines.get(row.engine);
         const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
         if (existing.length + staged.length > maxImages) {
-          throw unprocessable(
-            `Too many images: the run has ${existing.length} and this upload adds ${staged.length}, over the limit of ${maxImages} per run`,
-            { limit: 'maxImages', value: maxImages },
-          );
+          throw tooManyImages(`the run has ${existing.length} and this upload adds ${staged.length}, over the limit of ${maxImages} per run`, maxImages);
         }
         const totalBytes = [...existing, ...staged].reduce((sum, i) => sum + i.bytes, 0);
         if (totalBytes > this.#limits.maxRunBytes) {
-          throw tooLarge(`The run's images would total ${totalBytes} bytes, over the limit of ${this.#limits.maxRunBytes} per run`, {
-            limit: 'maxRunBytes',
-            value: this.#limits.maxRunBytes,
-          });
+          throw runTooLarge(`The run's images would total ${totalBytes} bytes, over the limit of ${this.#limits.maxRunBytes} per run`, this.#limits.maxRunBytes);
         }
         const taken = new Set(existing.map((i) => i.name));
         const rows: ImageRow[] = [];
@@ -210,21 +217,16 @@ export class RunsService {
     await this.#runs.transaction(async (trx) => {
       const row = await this.lockOwned(id, owner, trx);
       if (ACTIVE_STATUSES.includes(row.status) || (row.status === 'uploading' && row.job_token)) {
-        throw conflict(`Run ${id} is already processing`, { runStatus: row.status });
+        throw runAlreadyProcessing(id, row.status);
       }
       if (isTerminal(row.status)) {
-        throw conflict(`Run ${id} has already ${row.status}; use POST /api/runs/${id}/rerun to run it again`, {
-          runStatus: row.status,
-        });
+        throw runAlreadyFinished(id, row.status, true);
       }
       const images = await this.#runs.images(id, trx);
       const engine = this.#engines.get(row.engine);
-      if (!images.length) throw unprocessable(`Run ${id} has no images: upload some with POST /api/runs/${id}/images first`);
+      if (!images.length) throw runHasNoImages(id, 'process');
       if (images.length < engine.limits.minImages) {
-        throw unprocessable(
-          `Engine "${engine.id}" needs at least ${engine.limits.minImages} images; run ${id} has ${images.length}`,
-          { limit: 'minImages', value: engine.limits.minImages },
-        );
+        throw tooFewImages(engine.id, engine.limits.minImages, `run ${id} has ${images.length}`);
       }
       await this.queueForWork(row, trx, { message: 'waiting for a worker' });
     });
@@ -234,7 +236,7 @@ export class RunsService {
   async cancel(id: string, owner?: string | null, reason = 'canceled by request'): Promise<RunView> {
     await this.#runs.transaction(async (trx) => {
       const row = await this.lockOwned(id, owner, trx);
-      if (isTerminal(row.status)) throw conflict(`Run ${id} has already ${row.status}`, { runStatus: row.status });
+      if (isTerminal(row.status)) throw runAlreadyFinished(id, row.status, false);
       await this.setStatus(row, { status: 'canceled', message: reason, job_token: null, finished_at: new Date() }, trx);
     });
     return this.afterChange(id);
@@ -253,7 +255,7 @@ export class RunsService {
     const parent = await this.findOwned(id, owner);
     await this.assertQueueRoom(owner ?? null);
     const images = await this.#runs.images(id);
-    if (!images.length) throw unprocessable(`Run ${id} has no images to rerun`);
+    if (!images.length) throw runHasNoImages(id, 'rerun');
     const sameEngine = !engineId || engineId === parent.engine;
     const merged = sameEngine ? { ...parent.settings, ...settings } : settings;
     const { engine, settings: validated } = this.validateSettings(engineId ?? parent.engine, merged);
@@ -336,7 +338,7 @@ export class RunsService {
   async afterChange(id: string): Promise<RunView> {
     const ticket = this.#views.ticket();
     const row = await this.#runs.find(id);
-    if (!row) throw notFound('Run', id);
+    if (!row) throw runNotFound(id);
     const view = await this.view(row);
     this.#views.set(row.owner, view, ticket);
     await this.#blobs.writeJson(id, 'metadata.json', view);
@@ -351,13 +353,13 @@ export class RunsService {
 
   async findOwned(id: string, owner?: string | null): Promise<RunRow> {
     const row = await this.#runs.find(id);
-    if (!row || (owner && row.owner !== owner)) throw notFound('Run', id);
+    if (!row || (owner && row.owner !== owner)) throw runNotFound(id);
     return row;
   }
 
   private async lockOwned(id: string, owner: string | null | undefined, trx: Transaction<Database>): Promise<RunRow> {
     const row = await this.#runs.findForUpdate(id, trx);
-    if (!row || (owner && row.owner !== owner)) throw notFound('Run', id);
+    if (!row || (owner && row.owner !== owner)) throw runNotFound(id);
     return row;
   }
 
@@ -367,20 +369,15 @@ export class RunsService {
     if (!owner || !max) return;
     const { total } = await this.#runs.list({ status: [...ACTIVE_STATUSES], owner, limit: 1, offset: 0 });
     if (total >= max) {
-      throw new Problem(429, 'Too Many Requests', `Key ${owner} already has ${total} runs queued or running, the limit is ${max}; wait for one to finish`, {
-        limit: 'maxQueuedRunsPerKey',
-        value: max,
-      });
+      throw queuedRunsLimit(owner, total, max);
     }
   }
 
   private assertAcceptsImages(row: RunRow) {
     if (row.status !== 'queued' && row.status !== 'uploading') {
-      throw conflict(`Run ${row.id} is ${row.status}; images can only be added before processing starts`, {
-        runStatus: row.status,
-      });
+      throw runNotAcceptingImages(row.id, row.status);
     }
-    if (row.job_token) throw conflict(`Run ${row.id} is already processing`, { runStatus: row.status });
+    if (row.job_token) throw runAlreadyProcessing(row.id, row.status);
   }
 }
 

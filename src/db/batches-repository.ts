@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { RunStatus } from '../core/run-model.ts';
+import type { RunStatus } from '../domain/run-status.ts';
 import type { BatchRow, Database } from './schema.ts';
 
 /** Batches and their runs (a join table, so the runs schema stays as it is). */

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { RunEvent, RunEventType } from '../core/run-model.ts';
+import type { RunEvent, RunEventType } from '../domain/run-event.ts';
 import type { Database, RunEventRow } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;

@@ -1,5 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { RunStatus } from '../core/run-model.ts';
+import type { RunStatus } from '../domain/run-status.ts';
 import type { Database, NewRunRow, RunRow, RunUpdate } from './schema.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;

@@ -1,5 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { Artifacts, RunEventType, RunStatus } from '../core/run-model.ts';
+import type { Artifacts } from '../domain/artifacts.ts';
+import type { RunEventType } from '../domain/run-event.ts';
+import type { RunStatus } from '../domain/run-status.ts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;

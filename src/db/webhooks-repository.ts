@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { RunEvent } from '../core/run-model.ts';
+import type { RunEvent } from '../domain/run-event.ts';
 import type {
   Database,
   NewWebhookDeliveryRow,

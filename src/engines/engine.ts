@@ -1,18 +1,5 @@
 import type { ZodType } from 'zod';
-
-/** Artifact kinds an engine can produce; each has one file name in a run's folder. */
-export const ARTIFACT_FILES = {
-  glb: 'scene.glb',
-  predictions: 'predictions.npz',
-  colmap: 'colmap.zip',
-  ply: 'points.ply',
-  preview: 'preview.jpg',
-  /** Quantized + meshopt-compressed copy of scene.glb, made after the run when it is large. */
-  'glb-compressed': 'scene.meshopt.glb',
-  sog: 'scene.sog',
-} as const;
-export type ArtifactKind = keyof typeof ARTIFACT_FILES;
-export const ARTIFACT_KINDS = Object.keys(ARTIFACT_FILES) as ArtifactKind[];
+import type { ArtifactKind } from '../domain/artifacts.ts';
 
 /**
  * Stages an engine reports through `progress`. `uploading` and `fetching` also move the run's

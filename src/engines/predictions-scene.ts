@@ -1,6 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BaseSettings } from '../core/settings.ts';
+import type { BaseSettings } from '../domain/base-settings.ts';
 import type { EngineContext } from './engine.ts';
 import { buildSceneGlb, pointCloudFromPredictions } from '../formats/glb-scene.ts';
 import type { NdArray } from '../formats/npy.ts';

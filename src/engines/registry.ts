@@ -1,4 +1,4 @@
-import { Problem } from '../core/problem.ts';
+import { unknownEngine } from '../domain/problems.ts';
 import type { Engine } from './engine.ts';
 
 /** The engines this process knows, in preference order for the default. */
@@ -23,9 +23,7 @@ export class EngineRegistry {
     const engineId = id ?? this.#defaultId;
     const engine = engineId ? this.#engines.get(engineId) : undefined;
     if (!engine) {
-      throw new Problem(400, 'Unknown Engine', `Engine "${engineId}" is not available`, {
-        engines: [...this.#engines.keys()],
-      });
+      throw unknownEngine(engineId ?? "(no default engine)", [...this.#engines.keys()]);
     }
     return engine;
   }

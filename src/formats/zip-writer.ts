@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
-import { randomToken } from '../core/ids.ts';
+import { randomToken } from '../domain/ids.ts';
 import {
   CENTRAL_HEADER,
   CENTRAL_HEADER_BYTES,

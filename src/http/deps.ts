@@ -1,26 +1,24 @@
 import type { ApiKeyService } from '../auth/key-service.ts';
 import type { BatchesService } from '../batches/batches-service.ts';
-import type { BlobStore } from '../blobs/blob-store.ts';
 import type { Config } from '../config.ts';
+import type { EngineCatalog } from '../core/engine-catalog.ts';
+import type { LimitsReport } from '../core/limits-report.ts';
 import type { PredictionsService } from '../core/predictions-service.ts';
-import type { RunEventHub } from '../core/run-event-hub.ts';
+import type { RunFilesService } from '../core/run-files-service.ts';
 import type { RunsService } from '../core/runs-service.ts';
-import type { RunEventsRepository } from '../db/run-events-repository.ts';
-import type { EngineRegistry } from '../engines/registry.ts';
 import type { AnalyticsService } from '../metrics/analytics-service.ts';
 import type { ReconMetrics } from '../metrics/metrics.ts';
 import type { SessionsService } from '../sessions/sessions-service.ts';
 import type { WebhooksService } from '../webhooks/webhooks-service.ts';
 
-/** What the HTTP face may use: services and read-side helpers, never the queue or raw SQL. */
+/** What the HTTP face may use: services only — never repositories, the queue or the blob store. */
 export interface HttpDeps {
   config: Config;
   runs: RunsService;
+  files: RunFilesService;
   predictions: PredictionsService;
-  runEvents: RunEventsRepository;
-  hub: RunEventHub;
-  blobs: BlobStore;
-  engines: EngineRegistry;
+  engines: EngineCatalog;
+  limits: LimitsReport;
   storeKind: 'pglite' | 'postgres';
   keys: ApiKeyService;
   sessions: SessionsService;

@@ -1,10 +1,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { randomToken } from '../core/ids.ts';
-import { badRequest, tooLarge, unprocessable } from '../core/problem.ts';
+import { randomToken } from '../domain/ids.ts';
+import { batchFileFieldInvalid, diskFull, batchRunsFieldInvalid, batchRunsFieldMissing, runTooLarge, tooManyImages } from '../domain/problems.ts';
 import type { StagedImage } from '../core/runs-service.ts';
-import { diskBytesAvailable, insufficientStorage, stageImageFile } from './staged-image-file.ts';
+import { diskBytesAvailable, stageImageFile } from './staged-image-file.ts';
 
 export interface BatchRunAllowance {
   maxImages: number;
@@ -51,7 +51,7 @@ export async function stageBatch(
           try {
             runs = JSON.parse(String(part.value));
           } catch {
-            throw badRequest('The "runs" field is not valid JSON');
+            throw batchRunsFieldInvalid('The "runs" field is not valid JSON');
           }
           allowances = describe(runs);
           allowances.forEach((_, i) => {
@@ -63,20 +63,16 @@ export async function stageBatch(
         }
         continue;
       }
-      if (!allowances) throw badRequest('Send the "runs" field before any file, so files can be checked against their run');
+      if (!allowances) throw batchRunsFieldMissing(true);
       const index = Number(RUN_FIELD.exec(part.fieldname)?.[1] ?? Number.NaN);
       const allowance = allowances[index];
       const original = part.filename || `image${files[index]?.length ?? 0}`;
       if (!allowance) {
-        throw badRequest(`File "${original}" is in field "${part.fieldname}"; files go in run0…run${allowances.length - 1}, one field name per run`);
+        throw batchFileFieldInvalid(original, part.fieldname, allowances.length);
       }
       const mine = files[index] as StagedImage[];
       if (mine.length >= allowance.maxImages) {
-        throw unprocessable(`runs[${index}]: too many images, "${original}" would go over the limit of ${allowance.maxImages} per run`, {
-          limit: 'maxImages',
-          value: allowance.maxImages,
-          run: index,
-        });
+        throw tooManyImages(`"${original}" would go over the limit of ${allowance.maxImages} per run`, allowance.maxImages).within(`runs[${index}]`, { run: index });
       }
       const path = join(dir, `${index}-${mine.length}.part`);
       mine.push(
@@ -84,18 +80,14 @@ export async function stageBatch(
           written += bytes;
           runBytes[index] = (runBytes[index] ?? 0) + bytes;
           if ((runBytes[index] ?? 0) > limits.maxRunBytes) {
-            return tooLarge(`runs[${index}]: the images go over the limit of ${limits.maxRunBytes} bytes per run at "${original}"`, {
-              limit: 'maxRunBytes',
-              value: limits.maxRunBytes,
-              run: index,
-            });
+            return runTooLarge(`the images go over the limit of ${limits.maxRunBytes} bytes per run at "${original}"`, limits.maxRunBytes).within(`runs[${index}]`, { run: index });
           }
-          if (written > diskBudget) return insufficientStorage(floor);
+          if (written > diskBudget) return diskFull(floor);
           return undefined;
         }),
       );
     }
-    if (!allowances) throw badRequest('A batch upload needs a "runs" field: a JSON array with one {engine?, settings?} per run');
+    if (!allowances) throw batchRunsFieldMissing(false);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;

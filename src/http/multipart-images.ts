@@ -1,10 +1,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { randomToken } from '../core/ids.ts';
-import { tooLarge, unprocessable } from '../core/problem.ts';
+import { randomToken } from '../domain/ids.ts';
+import { diskFull, runTooLarge, tooManyImages } from '../domain/problems.ts';
 import type { StagedImage } from '../core/runs-service.ts';
-import { diskBytesAvailable, insufficientStorage, stageImageFile } from './staged-image-file.ts';
+import { diskBytesAvailable, stageImageFile } from './staged-image-file.ts';
 
 export interface UploadAllowance {
   /** How many more images the run may take. */
@@ -38,22 +38,16 @@ export async function stageImages(request: FastifyRequest, tempRoot: string, all
       if (part.type !== 'file') continue;
       const original = part.filename || part.fieldname || 'image';
       if (staged.length >= allowance.images) {
-        throw unprocessable(`Too many images: "${original}" would go over the limit of ${allowance.maxImages} images per run`, {
-          limit: 'maxImages',
-          value: allowance.maxImages,
-        });
+        throw tooManyImages(`"${original}" would go over the limit of ${allowance.maxImages} images per run`, allowance.maxImages);
       }
       const path = join(dir, `${staged.length}.part`);
       staged.push(
         await stageImageFile(part.file, path, original, allowance.maxFileBytes, (bytes) => {
           runBytes += bytes;
           if (runBytes > allowance.bytes) {
-            return tooLarge(`The upload goes over the limit of bytes per run at "${original}"`, {
-              limit: 'maxRunBytes',
-              ...(allowance.maxRunBytes && { value: allowance.maxRunBytes }),
-            });
+            return runTooLarge(`The upload goes over the limit of bytes per run at "${original}"`, allowance.maxRunBytes);
           }
-          if (runBytes > diskBudget) return insufficientStorage(allowance.minFreeDiskBytes ?? 0);
+          if (runBytes > diskBudget) return diskFull(allowance.minFreeDiskBytes ?? 0);
           return undefined;
         }),
       );

@@ -4,7 +4,8 @@ import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { safeImageName } from '../core/image-names.ts';
-import { Problem, tooLarge } from '../core/problem.ts';
+import { Problem } from '../domain/problem.ts';
+import { diskFull, fileTooLarge, notAnImage } from '../domain/problems.ts';
 import type { StagedImage } from '../core/runs-service.ts';
 import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from '../formats/image-type.ts';
 
@@ -34,14 +35,14 @@ export async function stageImageFile(
         }
       }
       if (bytes > maxFileBytes) {
-        return done(tooLarge(`"${original}" is larger than the limit of ${maxFileBytes} bytes per file`, { limit: 'maxFileBytes', value: maxFileBytes }));
+        return done(fileTooLarge(original, maxFileBytes));
       }
       done(onChunk(chunk.length) ?? null, chunk);
     },
   });
   await pipeline(file, check, createWriteStream(path, { flags: 'wx' })).catch((error) => {
     if (error instanceof Problem) throw error;
-    if (error?.code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(`"${original}" is too large`, { limit: 'maxFileBytes' });
+    if (error?.code === 'FST_REQ_FILE_TOO_LARGE') throw fileTooLarge(original);
     throw error;
   });
   type ??= detectImageType(head);
@@ -54,20 +55,6 @@ export async function diskBytesAvailable(dir: string, floor: number): Promise<nu
   if (!floor) return Number.POSITIVE_INFINITY;
   const fs = await statfs(dir);
   const free = fs.bavail * fs.bsize;
-  if (free < floor) throw insufficientStorage(floor, free);
+  if (free < floor) throw diskFull(floor, free);
   return free - floor;
-}
-
-export function insufficientStorage(floor: number, free?: number): Problem {
-  return new Problem(507, 'Insufficient Storage', `The server's disk is nearly full (the floor is ${floor} free bytes); uploads are refused until space is freed`, {
-    limit: 'minFreeDiskBytes',
-    value: floor,
-    ...(free !== undefined && { freeBytes: free }),
-  });
-}
-
-function notAnImage(name: string): Problem {
-  return new Problem(415, 'Unsupported Media Type', `"${name}" is not a JPEG, PNG, WebP or HEIC image (checked by its content, not its name)`, {
-    file: name,
-  });
 }

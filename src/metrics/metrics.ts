@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunEventHub } from '../core/run-event-hub.ts';
-import { isTerminal, type RunStatus } from '../core/run-model.ts';
+import { isTerminal, type RunStatus } from '../domain/run-status.ts';
 import type { RunsService } from '../core/runs-service.ts';
 import type { AnalyticsRepository } from '../db/analytics-repository.ts';
 import type { WebhooksRepository } from '../db/webhooks-repository.ts';

@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import type { PredictionsService } from '../core/predictions-service.ts';
 import type { RunExecution, RunLease } from '../core/run-execution.ts';
-import { ARTIFACT_FILES, type EngineContext } from '../engines/engine.ts';
+import { ARTIFACT_FILES, thumbnailKey } from '../domain/artifacts.ts';
+import type { EngineContext } from '../engines/engine.ts';
 import { summarizeGlb } from '../formats/glb-summary.ts';
 import { compressGlb } from './compress-glb.ts';
 import { type PreviewIntrinsics, renderPreview } from './preview.ts';
-import { thumbnailKey, writeThumbnail } from './thumbnails.ts';
+import { writeThumbnail } from './thumbnails.ts';
 
 export interface PostProcessOptions {
   previewWidth: number;

@@ -2,9 +2,6 @@ import sharp from 'sharp';
 
 export const THUMBNAIL_SIZE = 256;
 
-/** The blob key of an input image's thumbnail. */
-export const thumbnailKey = (imageName: string) => `thumbs/${imageName}.jpg`;
-
 /** A JPEG at most 256 px on its longer side, upright per EXIF orientation. */
 export async function writeThumbnail(input: string, output: string, size = THUMBNAIL_SIZE): Promise<void> {
   await sharp(input, { failOn: 'error' })

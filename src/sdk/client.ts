@@ -1,10 +1,12 @@
 import type { z } from 'zod';
-import type { RunEventType, RunStatus, RunView } from '../core/run-model.ts';
-import type { ArtifactKind } from '../engines/engine.ts';
-import type { camerasResponse, metadataResponse } from '../http/routes/run-predictions.ts';
-import type { enginesResponse, engineView } from '../core/engine-catalog.ts';
-import type { healthResponse } from '../http/routes/system.ts';
-import type { createRunBody, processResult, rerunBody, runList, uploadResult } from '../http/schemas.ts';
+import type { RunEventType } from '../domain/run-event.ts';
+import type { RunStatus } from '../domain/run-status.ts';
+import type { RunView } from '../contract/runs.ts';
+import type { ArtifactKind } from '../domain/artifacts.ts';
+import type { camerasResponse, metadataResponse } from '../contract/predictions.ts';
+import type { enginesResponse, engineView } from '../contract/engines.ts';
+import type { healthResponse } from '../contract/system.ts';
+import type { createRunBody, processResult, rerunBody, runList, uploadResult } from '../contract/runs.ts';
 import { ReconApiError, ReconConnectionError, StreamUnavailableError } from './errors.ts';
 import { SseParser } from './sse.ts';
 import { browserXhr, multipartStream, type UploadItem, type UploadProgress, xhrUpload } from './upload.ts';
@@ -13,8 +15,9 @@ import { browserXhr, multipartStream, type UploadItem, type UploadProgress, xhrU
 export { ReconApiError, ReconConnectionError, StreamUnavailableError } from './errors.ts';
 export type { ProblemDetails } from './errors.ts';
 export type { UploadItem, UploadProgress } from './upload.ts';
-export type { RunStatus, RunView } from '../core/run-model.ts';
-export type { ArtifactKind } from '../engines/engine.ts';
+export type { RunView } from '../contract/runs.ts';
+export type { RunStatus } from '../domain/run-status.ts';
+export type { ArtifactKind } from '../domain/artifacts.ts';
 
 export type CreateRunInput = z.input<typeof createRunBody>;
 export type RerunInput = z.input<typeof rerunBody>;

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import type { problemSchema } from '../http/schemas.ts';
+import type { problemSchema } from '../contract/problem.ts';
 
 /** RFC 9457 problem details, as the server sends them (plus any extra members). */
 export type ProblemDetails = z.infer<typeof problemSchema>;
 
-const STANDARD = new Set(['type', 'title', 'status', 'detail']);
+const STANDARD = new Set(['type', 'title', 'status', 'detail', 'code']);
 
 /** An error answer from the server, with its problem+json details. */
 export class ReconApiError extends Error {
@@ -12,9 +12,15 @@ export class ReconApiError extends Error {
   readonly title: string;
   readonly detail: string;
   readonly type: string;
+  /**
+   * The server's stable code for this kind of problem (`RUN_NOT_FOUND`, `TOO_MANY_IMAGES`, …; the
+   * README lists them), or `HTTP_<status>` when the answer was not problem+json (a proxy's page).
+   * @example if (error instanceof ReconApiError && error.code === 'RUN_ALREADY_FINISHED') await recon.rerun(id);
+   */
+  readonly code: string;
   /** The whole problem document. */
   readonly problem: ProblemDetails;
-  /** Members beyond type/title/status/detail (e.g. `errors`, `limit`, `runStatus`). */
+  /** Members beyond type/title/status/detail/code (e.g. `errors`, `limit`, `runStatus`). */
   readonly extra: Record<string, unknown>;
   readonly method: string;
   readonly url: string;
@@ -29,7 +35,8 @@ export class ReconApiError extends Error {
     this.title = title;
     this.detail = detail;
     this.type = typeof fields.type === 'string' ? fields.type : 'about:blank';
-    this.problem = { ...fields, type: this.type, title, status, detail };
+    this.code = typeof fields.code === 'string' ? fields.code : `HTTP_${status}`;
+    this.problem = { ...fields, type: this.type, title, status, detail, code: this.code };
     this.extra = Object.fromEntries(Object.entries(fields).filter(([key]) => !STANDARD.has(key)));
     this.method = request.method;
     this.url = request.url;

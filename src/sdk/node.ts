@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { ARTIFACT_FILES, type ArtifactKind } from '../engines/engine.ts';
+import { ARTIFACT_FILES, type ArtifactKind } from '../domain/artifacts.ts';
 import { ReconClient, type UploadItem, type UploadProgress, type UploadResult } from './client.ts';
 
 export * from './client.ts';

@@ -1,5 +1,5 @@
-import type { RunEvent } from '../core/run-model.ts';
-import type { ProgressStage } from './messages.ts';
+import type { RunEvent } from '../domain/run-event.ts';
+import type { ProgressStage } from '../contract/session-messages.ts';
 
 export interface SessionProgress {
   stage: ProgressStage;

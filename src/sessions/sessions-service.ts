@@ -3,22 +3,22 @@ import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.ts';
-import { randomToken } from '../core/ids.ts';
+import { randomToken } from '../domain/ids.ts';
 import { compareNames, safeImageName, uniqueName } from '../core/image-names.ts';
 import type { PredictionsService } from '../core/predictions-service.ts';
-import { badRequest, conflict, notFound, Problem, tooLarge, unprocessable } from '../core/problem.ts';
-import type { RunEventHub } from '../core/run-event-hub.ts';
-import { isTerminal, type RunStatus } from '../core/run-model.ts';
+import { fileTooLarge, invalidBase64, noGlbProduced, notAnImage, sessionBusy, sessionCompleted, sessionFull, sessionHasNoImages, sessionLimitReached, sessionMaxImagesOverLimit, sessionNotFound, sessionResultGone, sessionTooLarge, tooFewImages } from '../domain/problems.ts';
+import { isFinalEvent, type RunEventFeed } from '../core/run-event-feed.ts';
+import type { RunStatus } from '../domain/run-status.ts';
 import type { RunLimits, RunsService, StagedImage } from '../core/runs-service.ts';
-import type { RunEventsRepository } from '../db/run-events-repository.ts';
 import type { SessionRow, SessionRunMode } from '../db/schema.ts';
 import type { SessionsRepository } from '../db/sessions-repository.ts';
-import { ARTIFACT_FILES } from '../engines/engine.ts';
+import { ARTIFACT_FILES } from '../domain/artifacts.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { detectImageType, IMAGE_SNIFF_BYTES } from '../formats/image-type.ts';
-import type { ResultMetadata, ServerMessage } from './messages.ts';
+import type { ResultMetadata, ServerMessage } from '../contract/session-messages.ts';
 import { progressFromRunEvent } from './progress-map.ts';
-import { type CreateSessionQuery, type SessionStats, type SessionView, toSessionView } from './session-model.ts';
+import type { CreateSessionQuery, SessionStats, SessionView } from '../contract/sessions.ts';
+import { toSessionView } from './session-view.ts';
 
 export interface SessionLimits {
   maxSessions: number;
@@ -45,8 +45,6 @@ interface Live {
   finalizeRequested: boolean;
 }
 
-/** Safety net for a missed notification: re-read the run's events at least this often. */
-const POLL_MS = 5000;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
@@ -59,8 +57,7 @@ export class SessionsService {
   readonly #repo: SessionsRepository;
   readonly #runs: RunsService;
   readonly #predictions: PredictionsService;
-  readonly #hub: RunEventHub;
-  readonly #runEvents: RunEventsRepository;
+  readonly #feed: RunEventFeed;
   readonly #blobs: BlobStore;
   readonly #engines: EngineRegistry;
   readonly #dataDir: string;
@@ -74,8 +71,7 @@ export class SessionsService {
     repo: SessionsRepository;
     runs: RunsService;
     predictions: PredictionsService;
-    hub: RunEventHub;
-    runEvents: RunEventsRepository;
+    feed: RunEventFeed;
     blobs: BlobStore;
     engines: EngineRegistry;
     dataDir: string;
@@ -85,8 +81,7 @@ export class SessionsService {
     this.#repo = deps.repo;
     this.#runs = deps.runs;
     this.#predictions = deps.predictions;
-    this.#hub = deps.hub;
-    this.#runEvents = deps.runEvents;
+    this.#feed = deps.feed;
     this.#blobs = deps.blobs;
     this.#engines = deps.engines;
     this.#dataDir = deps.dataDir;
@@ -111,22 +106,14 @@ export class SessionsService {
     const { settings } = this.#runs.validateSettings(engine.id, wanted);
     const platformMax = Math.min(this.#runLimits.maxImages, engine.limits.maxImages);
     if (requestedMax > platformMax) {
-      throw badRequest(`max_images ${requestedMax} is over the limit of ${platformMax} images for engine "${engine.id}"`, {
-        limit: 'maxImages',
-        value: platformMax,
-      });
+      throw sessionMaxImagesOverLimit(requestedMax, platformMax, engine.id);
     }
     const id = randomUUID();
     await this.#repo.transaction(async (trx) => {
       await this.#repo.lockCreation(trx);
       const count = await this.#repo.count(trx);
       if (count >= this.#limits.maxSessions) {
-        throw new Problem(
-          503,
-          'Service Unavailable',
-          `The server already holds the maximum of ${this.#limits.maxSessions} sessions; delete one (DELETE /ws/session/:id) or wait for idle ones to expire`,
-          { limit: 'maxSessions', value: this.#limits.maxSessions },
-        );
+        throw sessionLimitReached(this.#limits.maxSessions);
       }
       await this.#repo.insert(
         {
@@ -207,36 +194,25 @@ export class SessionsService {
     const row = await this.owned(id, owner);
     this.assertOpen(row);
     const data = decodeBase64(input.data);
+    const label = input.filename ?? 'the image';
     if (data.length > this.#runLimits.maxFileBytes) {
-      throw tooLarge(`The image is ${data.length} bytes, over the limit of ${this.#runLimits.maxFileBytes} bytes per file`, {
-        limit: 'maxFileBytes',
-        value: this.#runLimits.maxFileBytes,
-      });
+      throw fileTooLarge(label, this.#runLimits.maxFileBytes, data.length);
     }
     const type = detectImageType(data.subarray(0, IMAGE_SNIFF_BYTES));
-    const label = input.filename ?? 'the image';
-    if (!type) {
-      throw new Problem(415, 'Unsupported Media Type', `"${label}" is not a JPEG, PNG, WebP or HEIC image (checked by its content, not its name)`);
-    }
+    if (!type) throw notAnImage(label);
     const dir = this.imagesDir(id);
     await mkdir(dir, { recursive: true });
     let written: string | undefined;
     try {
       return await this.#repo.transaction(async (trx) => {
         const locked = await this.#repo.findForUpdate(id, trx);
-        if (!locked) throw notFound('Session', id);
+        if (!locked) throw sessionNotFound(id);
         this.assertOpen(locked);
         if (locked.image_count >= locked.max_images) {
-          throw unprocessable(`Too many images: the session already holds ${locked.image_count}, its limit (max_images)`, {
-            limit: 'maxImages',
-            value: locked.max_images,
-          });
+          throw sessionFull(locked.image_count);
         }
         if (locked.image_bytes + data.length > this.#runLimits.maxRunBytes) {
-          throw tooLarge(`The session's images would total over the limit of ${this.#runLimits.maxRunBytes} bytes`, {
-            limit: 'maxRunBytes',
-            value: this.#runLimits.maxRunBytes,
-          });
+          throw sessionTooLarge(this.#runLimits.maxRunBytes);
         }
         const original = input.filename || `image_${String(locked.image_count + 1).padStart(4, '0')}${type.extension}`;
         const taken = new Set((await this.#repo.images(id, trx)).map((i) => i.name));
@@ -322,13 +298,13 @@ export class SessionsService {
 
   private async owned(id: string, owner: string | null | undefined): Promise<SessionRow> {
     const row = await this.#repo.find(id);
-    if (!row || (owner && row.owner !== owner)) throw notFound('Session', id);
+    if (!row || (owner && row.owner !== owner)) throw sessionNotFound(id);
     return row;
   }
 
   private assertOpen(row: SessionRow) {
     if (row.status === 'completed') {
-      throw conflict(`Session ${row.id} is completed; create a new session to reconstruct more images`, { sessionStatus: row.status });
+      throw sessionCompleted(row.id);
     }
   }
 
@@ -378,19 +354,16 @@ export class SessionsService {
   private async startRun(id: string, owner: string | null | undefined, mode: SessionRunMode): Promise<string> {
     const { row, images } = await this.#repo.transaction(async (trx) => {
       const locked = await this.#repo.findForUpdate(id, trx);
-      if (!locked || (owner && locked.owner !== owner)) throw notFound('Session', id);
+      if (!locked || (owner && locked.owner !== owner)) throw sessionNotFound(id);
       if (locked.status === 'processing') {
-        throw conflict('A generate is already running for this session; wait for its result', { sessionStatus: locked.status });
+        throw sessionBusy(locked.status);
       }
       this.assertOpen(locked);
       const images = await this.#repo.images(id, trx);
-      if (!images.length) throw unprocessable('The session has no images yet: send some "image" messages first');
+      if (!images.length) throw sessionHasNoImages();
       const engine = this.#engines.get(locked.engine);
       if (images.length < engine.limits.minImages) {
-        throw unprocessable(`Engine "${engine.id}" needs at least ${engine.limits.minImages} images; the session has ${images.length}`, {
-          limit: 'minImages',
-          value: engine.limits.minImages,
-        });
+        throw tooFewImages(engine.id, engine.limits.minImages, `the session has ${images.length}`);
       }
       await this.#repo.update(id, { status: 'processing', run_mode: mode, error_message: null, last_activity_at: new Date() }, trx);
       return { row: locked, images };
@@ -441,52 +414,19 @@ export class SessionsService {
   }
 
   private async followRun(row: SessionRow, runId: string, mode: SessionRunMode, imageCount: number, signal: AbortSignal) {
-    const id = row.id;
-    let lastId = 0;
-    let dirty = true;
-    let wake: (() => void) | undefined;
-    const unwatch = this.#hub.watch(runId, () => {
-      dirty = true;
-      wake?.();
-    });
-    const onAbort = () => wake?.();
-    signal.addEventListener('abort', onAbort);
     let outcome: RunStatus | undefined;
-    try {
-      while (!signal.aborted && !this.#stopped) {
-        dirty = false;
-        const events = await this.#runEvents.after(runId, lastId);
-        for (const event of events) {
-          lastId = event.id;
-          const progress = progressFromRunEvent(event);
-          if (progress) this.broadcast(id, { type: 'progress', ...progress, run_id: runId });
-          if (event.type === 'status' && isTerminal(event.data.status as RunStatus)) outcome = event.data.status as RunStatus;
-        }
-        if (outcome) break;
-        // A session whose run is still making progress is not idle.
-        if (events.length) await this.#repo.touch(id);
-        if (!dirty) {
-          const timedOut = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(true), POLL_MS);
-            wake = () => {
-              clearTimeout(timer);
-              resolve(false);
-            };
-            if (signal.aborted) wake();
-          });
-          wake = undefined;
-          if (timedOut && !(await this.#runs.findOwned(runId).catch(() => undefined))) {
-            outcome = 'canceled';
-            break;
-          }
-        }
+    for await (const events of this.#feed.follow(runId, 0, signal)) {
+      for (const event of events) {
+        const progress = progressFromRunEvent(event);
+        if (progress) this.broadcast(row.id, { type: 'progress', ...progress, run_id: runId });
+        if (isFinalEvent(event)) outcome = event.data.status as RunStatus;
       }
-    } finally {
-      unwatch();
-      signal.removeEventListener('abort', onAbort);
+      // A session whose run is still making progress is not idle.
+      if (!outcome) await this.#repo.touch(row.id);
     }
-    if (!outcome || signal.aborted) return;
-    await this.finishRun(row, runId, mode, imageCount, outcome);
+    if (signal.aborted || this.#stopped) return;
+    // The feed ends without a final event only when the run was deleted.
+    await this.finishRun(row, runId, mode, imageCount, outcome ?? 'canceled');
   }
 
   private async finishRun(row: SessionRow, runId: string, mode: SessionRunMode, imageCount: number, outcome: RunStatus) {
@@ -521,10 +461,10 @@ export class SessionsService {
 
   private async resultMessage(row: SessionRow, runId: string, type: 'delta' | 'complete', imageCount: number): Promise<ServerMessage> {
     const run = await this.#runs.findOwned(runId).catch(() => undefined);
-    if (!run) throw new Problem(410, 'Gone', `Run ${runId}, the session's last result, has been deleted`);
+    if (!run) throw sessionResultGone(runId);
     if (!run.artifacts.available.glb) {
       const reason = run.artifacts.unavailable.glb;
-      throw new Problem(422, 'Unprocessable Content', `Engine "${run.engine}" produced no GLB${reason ? `: ${reason}` : ''}`);
+      throw noGlbProduced(run.engine, reason);
     }
     const scratch = join(this.#dataDir, 'tmp', `session-glb-${randomToken(8)}`);
     let glb: Buffer;
@@ -557,7 +497,7 @@ export class SessionsService {
 function decodeBase64(text: string): Buffer {
   const body = text.replace(/^data:[^,]{0,200};base64,/, '').replace(/\s+/g, '');
   if (!body || body.length % 4 === 1 || !BASE64.test(body)) {
-    throw badRequest('Image "data" is not valid base64');
+    throw invalidBase64();
   }
   return Buffer.from(body, 'base64');
 }

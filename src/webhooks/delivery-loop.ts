@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
-import { randomToken } from '../core/ids.ts';
+import { randomToken } from '../domain/ids.ts';
 import type { WebhookDeliveryRow } from '../db/schema.ts';
 import type { AttemptOutcome, WebhooksRepository } from '../db/webhooks-repository.ts';
 import { RefusedTarget, type WebhookSender } from './sender.ts';

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { BatchesService, BatchStatus } from '../batches/batches-service.ts';
 import type { RunEventHub } from '../core/run-event-hub.ts';
-import { isTerminal, type RunEvent, type RunStatus } from '../core/run-model.ts';
+import { isTerminal, type RunStatus } from '../domain/run-status.ts';
+import type { RunEvent } from '../domain/run-event.ts';
 import type { RunsService } from '../core/runs-service.ts';
 import type { WebhooksRepository } from '../db/webhooks-repository.ts';
 import { webhookEventFor } from './events.ts';

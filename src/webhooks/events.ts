@@ -1,7 +1,6 @@
-import type { RunEvent } from '../core/run-model.ts';
+import type { RunEvent } from '../domain/run-event.ts';
+import type { WebhookEventType } from '../domain/webhook-events.ts';
 
-export const WEBHOOK_EVENTS = ['run.started', 'run.progress', 'run.completed', 'run.failed', 'run.canceled', 'batch.completed'] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Which webhook event a run event is, if any (run.progress before throttling). */
 export function webhookEventFor(event: RunEvent): WebhookEventType | undefined {

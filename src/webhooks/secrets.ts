@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { randomToken } from '../core/ids.ts';
+import { randomToken } from '../domain/ids.ts';
 
 /** A Standard Webhooks secret: `whsec_` + base64 of 24 random bytes. */
 export const newWebhookSecret = () => `whsec_${randomBytes(24).toString('base64')}`;

@@ -1,8 +1,8 @@
-import { notFound, Problem } from '../core/problem.ts';
+import { webhookNotFound, webhookUrlRefused } from '../domain/problems.ts';
 import type { NewWebhookDeliveryRow, WebhookDeliveryRow, WebhookEndpointRow } from '../db/schema.ts';
 import type { WebhooksRepository } from '../db/webhooks-repository.ts';
 import { refuseUrlText } from './address-guard.ts';
-import { WEBHOOK_EVENTS, type WebhookEventType } from './events.ts';
+import { WEBHOOK_EVENTS, type WebhookEventType } from '../domain/webhook-events.ts';
 import { newDeliveryId, newEndpointId, newWebhookSecret, ownerKey } from './secrets.ts';
 
 /** After a rotation the old secret still signs (as a second signature) for this long. */
@@ -89,7 +89,7 @@ export class WebhooksService {
   /** Refuses URLs that can never be delivered to: wrong scheme, or literally private without the opt-in. */
   assertAcceptableUrl(url: string, field = 'url') {
     const reason = refuseUrlText(url, this.#allowPrivate);
-    if (reason) throw new Problem(400, 'Bad Request', `${field} is refused: ${reason}`, { field });
+    if (reason) throw webhookUrlRefused(field, reason);
   }
 
   async register(owner: string | null, input: { url: string; events?: string[] | undefined; description?: string | undefined }) {
@@ -112,24 +112,24 @@ export class WebhooksService {
 
   async get(owner: string | null, id: string): Promise<EndpointView> {
     const row = await this.#repo.findEndpoint(id, ownerKey(owner));
-    if (!row) throw notFound('Webhook endpoint', id);
+    if (!row) throw webhookNotFound(id);
     return endpointView(row);
   }
 
   async remove(owner: string | null, id: string): Promise<void> {
-    if (!(await this.#repo.deleteEndpoint(id, ownerKey(owner)))) throw notFound('Webhook endpoint', id);
+    if (!(await this.#repo.deleteEndpoint(id, ownerKey(owner)))) throw webhookNotFound(id);
   }
 
   async rotateSecret(owner: string | null, id: string) {
     const row = await this.#repo.rotateSecret(id, ownerKey(owner), newWebhookSecret(), new Date(Date.now() + ROTATION_GRACE_MS));
-    if (!row) throw notFound('Webhook endpoint', id);
+    if (!row) throw webhookNotFound(id);
     return { ...endpointView(row), secret: row.secret };
   }
 
   async enable(owner: string | null, id: string): Promise<EndpointView> {
     await this.get(owner, id);
     const row = await this.#repo.setDisabled(id, null);
-    if (!row) throw notFound('Webhook endpoint', id);
+    if (!row) throw webhookNotFound(id);
     return endpointView(row);
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RunViewCache } from '../../src/core/run-view-cache.ts';
-import type { RunView } from '../../src/core/run-model.ts';
+import type { RunView } from '../../src/contract/runs.ts';
 
 const view = (runId: string, changes: Partial<RunView> = {}): RunView =>
   ({ runId, status: 'completed', queuePosition: null, progress: 1, ...changes }) as RunView;

@@ -4,13 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { LocalBlobStore } from '../../src/blobs/local-blob-store.ts';
 import { PredictionsService } from '../../src/core/predictions-service.ts';
+import { RunEventFeed } from '../../src/core/run-event-feed.ts';
 import { RunEventHub } from '../../src/core/run-event-hub.ts';
-import type { RunEvent } from '../../src/core/run-model.ts';
+import type { RunEvent } from '../../src/domain/run-event.ts';
 import { RunEventsRepository } from '../../src/db/run-events-repository.ts';
 import { SessionsRepository } from '../../src/db/sessions-repository.ts';
-import { parseClientMessage } from '../../src/sessions/messages.ts';
+import { parseClientMessage } from '../../src/contract/session-messages.ts';
 import { progressFromRunEvent } from '../../src/sessions/progress-map.ts';
-import { createSessionQuery } from '../../src/sessions/session-model.ts';
+import { createSessionQuery } from '../../src/contract/sessions.ts';
 import { SessionsService } from '../../src/sessions/sessions-service.ts';
 import { makeImage } from '../helpers/images.ts';
 import { startTestServer, type TestServer } from '../helpers/recon.ts';
@@ -26,8 +27,7 @@ describe('session ownership (per API key)', () => {
       repo: new SessionsRepository(recon.store.db),
       runs: recon.runs,
       predictions: new PredictionsService(recon.runs, blobs),
-      hub: new RunEventHub(),
-      runEvents: new RunEventsRepository(recon.store.db),
+      feed: new RunEventFeed({ events: new RunEventsRepository(recon.store.db), hub: new RunEventHub(), runExists: async () => true }),
       blobs,
       engines: recon.engines,
       dataDir: server.dataDir,

@@ -1,7 +1,7 @@
 // The web app's one door to the server: the SDK's browser-safe client, plus the shapes the
 // pages use. Types come from the server's own run model. Every request carries the saved API
 // key; a 401 anywhere is reported so the key prompt can appear.
-import type { RunView } from '../../src/core/run-model.ts';
+import type { RunView } from '../../src/contract/runs.ts';
 import { ReconApiError, ReconClient, ReconConnectionError } from '../../src/sdk/client.ts';
 import { getApiKey, keyEvents, reportUnauthorized } from './api-key.ts';
 

@@ -4,7 +4,7 @@ import { buildSceneGlb } from '../../formats/glb-scene.ts';
 import type { NdArray } from '../../formats/npy.ts';
 import { writeNpz } from '../../formats/npz.ts';
 import { writePointsPly } from '../../formats/ply.ts';
-import type { BaseSettings } from '../../core/settings.ts';
+import type { BaseSettings } from '../../domain/base-settings.ts';
 
 export interface RegisteredImage {
   name: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseSettings } from '../../core/settings.ts';
+import { baseSettings } from '../../domain/base-settings.ts';
 
 /** COLMAP's camera models (3.8), simplest first. */
 export const CAMERA_MODELS = [

@@ -2,7 +2,7 @@ import { copyFile, link, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { baseSettings } from '../../core/settings.ts';
+import { baseSettings } from '../../domain/base-settings.ts';
 import { type Engine, type EngineCheck, type EngineContext, EngineError } from '../engine.ts';
 import { publishPredictions } from '../predictions-scene.ts';
 import { Da3Client, type Da3TaskStatus } from './client.ts';

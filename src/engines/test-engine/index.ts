@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { baseSettings } from '../../core/settings.ts';
+import { baseSettings } from '../../domain/base-settings.ts';
 import { buildSceneGlb } from '../../formats/glb-scene.ts';
 import { writeNpz } from '../../formats/npz.ts';
 import { type Engine, EngineError } from '../engine.ts';

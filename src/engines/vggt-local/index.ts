@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { baseSettings } from '../../core/settings.ts';
+import { baseSettings } from '../../domain/base-settings.ts';
 import type { Engine, EngineCheck, EngineContext } from '../engine.ts';
 import { publishPredictions } from '../predictions-scene.ts';
 import { notConfiguredError } from './errors.ts';

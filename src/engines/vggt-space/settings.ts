@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { baseSettings } from '../../core/settings.ts';
+import { baseSettings } from '../../domain/base-settings.ts';
 import { EngineError } from '../engine.ts';
 
 export const vggtSpaceSettings = baseSettings.extend({

@@ -3,7 +3,8 @@ import { bearerToken } from '../../auth/api-key.ts';
 import type { ApiKeyService, Principal } from '../../auth/key-service.ts';
 import { isLoopbackHost } from '../../auth/loopback.ts';
 import type { Config } from '../../config.ts';
-import { Problem } from '../../core/problem.ts';
+import type { Problem } from '../../domain/problem.ts';
+import { adminKeyRequired, apiKeyInvalid, apiKeyRequired } from '../../domain/problems.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,21 +53,21 @@ export function authPlugin(app: FastifyInstance, deps: { keys: ApiKeyService; co
     const token = bearerToken(request.headers.authorization) ?? queryToken(request, path);
     if (token) {
       const principal = await deps.keys.authenticate(token);
-      if (!principal) throw unauthorized(reply, 'The API key is unknown or has been revoked');
+      if (!principal) throw unauthorized(reply, apiKeyInvalid());
       request.apiKey = principal;
       request.isAdmin = principal.admin;
       request.owner = principal.admin ? null : principal.keyId;
     } else if (!openAllowed || (await deps.keys.anyActive())) {
-      throw unauthorized(reply, 'This server requires an API key: send Authorization: Bearer <key> (create one with `recon keys create`)');
+      throw unauthorized(reply, apiKeyRequired());
     } else {
       request.isAdmin = true;
       request.owner = null;
     }
-    if (ADMIN_PATHS.has(path) && !request.isAdmin) throw new Problem(403, 'Forbidden', `${path} needs an admin key`);
+    if (ADMIN_PATHS.has(path) && !request.isAdmin) throw adminKeyRequired(path);
   });
 }
 
-function unauthorized(reply: FastifyReply, detail: string): Problem {
+function unauthorized(reply: FastifyReply, problem: Problem): Problem {
   reply.header('www-authenticate', 'Bearer realm="recon"');
-  return new Problem(401, 'Unauthorized', detail);
+  return problem;
 }

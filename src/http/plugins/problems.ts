@@ -1,26 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { Problem } from '../../core/problem.ts';
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  416: 'Range Not Satisfiable',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-};
+import { Problem } from '../../domain/problem.ts';
+import { internalError, invalidRequest, notMultipart, requestRejected, routeNotFound } from '../../domain/problems.ts';
 
 export function sendProblem(reply: FastifyReply, problem: Problem) {
   return reply
     .status(problem.status)
     .type('application/problem+json')
-    .send({ ...problem.extra, type: 'about:blank', title: problem.title, status: problem.status, detail: problem.detail });
+    .send({ ...problem.extra, type: 'about:blank', title: problem.title, status: problem.status, detail: problem.detail, code: problem.code });
 }
 
 /** Every error leaves as RFC 9457 problem+json with a real status code. */
@@ -32,23 +19,19 @@ export function problemsPlugin(app: FastifyInstance) {
         path: `${error.validationContext ?? ''}${v.instancePath || ''}`.replace(/\//g, '.'),
         message: v.message ?? 'invalid',
       }));
-      const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-      return sendProblem(reply, new Problem(400, 'Bad Request', `Invalid request — ${summary}`, { errors }));
+      return sendProblem(reply, invalidRequest(errors));
     }
     if (error.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
-      return sendProblem(reply, new Problem(415, TITLES[415]!, 'Send images as multipart/form-data (one or more file fields)'));
+      return sendProblem(reply, notMultipart());
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return sendProblem(reply, new Problem(status, TITLES[status] ?? 'Bad Request', error.message));
+      return sendProblem(reply, requestRejected(status, error.message, error.code));
     }
     request.log.error({ err: error }, 'request failed');
-    return sendProblem(
-      reply,
-      new Problem(500, 'Internal Server Error', 'The server hit an unexpected error; it has been logged. Try again, and report it if it persists.'),
-    );
+    return sendProblem(reply, internalError());
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new Problem(404, 'Not Found', `No route for ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(reply, routeNotFound(request.method, request.url.split('?')[0] ?? '/')),
   );
 }

@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isLoopbackHost } from '../../auth/loopback.ts';
 import type { Config } from '../../config.ts';
-import { Problem } from '../../core/problem.ts';
+import { rateLimited, runCreationRateLimited } from '../../domain/problems.ts';
 
 /** Routes that start new work count against the stricter hourly run-creation limit, together. */
 const RUN_CREATION_ROUTES = new Set(['/api/runs', '/api/runs/:runId/rerun', '/api/batch/runs']);
@@ -32,10 +32,7 @@ export async function rateLimitsPlugin(app: FastifyInstance, config: Config) {
         timeWindow: 3600_000,
         groupId: 'run-creation',
         errorResponseBuilder: (_request, context) =>
-          new Problem(429, 'Too Many Requests', `At most ${context.max} runs may be created per hour; retry in ${context.after}`, {
-            limit: 'runsPerHour',
-            value: context.max,
-          }),
+          runCreationRateLimited(context.max, context.after),
       },
     };
   });
@@ -48,10 +45,6 @@ export async function rateLimitsPlugin(app: FastifyInstance, config: Config) {
     keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.keyId}` : `ip:${request.ip}`),
     allowList: exempt,
     errorResponseBuilder: (_request, context) =>
-      new Problem(429, 'Too Many Requests', `Rate limit of ${context.max} requests per ${windowMs / 1000} s exceeded; retry in ${context.after}`, {
-        limit: 'rateLimit',
-        value: context.max,
-        windowSeconds: windowMs / 1000,
-      }),
+      rateLimited(context.max, windowMs / 1000, context.after),
   });
 }

@@ -1,47 +1,17 @@
 import { join } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { MAX_BATCH_RUNS } from '../../batches/batches-service.ts';
-import { badRequest } from '../../core/problem.ts';
+import { invalidRequest } from '../../domain/problems.ts';
 import type { HttpDeps } from '../deps.ts';
 import { stageBatch } from '../multipart-batch.ts';
-import { problems } from '../schemas.ts';
-
-const runSpec = z
-  .object({
-    engine: z.string().optional(),
-    settings: z.record(z.string(), z.unknown()).optional(),
-    webhookUrl: z.string().url().optional(),
-  })
-  .strict();
-const runSpecs = z.array(runSpec).min(1).max(MAX_BATCH_RUNS);
-const fromRunsBody = z
-  .object({
-    runIds: z.array(z.string().regex(/^run_\d{10,16}_[a-z0-9]{6,12}$/, 'not a run id')).min(1).max(MAX_BATCH_RUNS),
-    webhookUrl: z.string().url().optional(),
-  })
-  .strict();
-
-const batchStatus = z.object({
-  batchId: z.string(),
-  status: z.enum(['processing', 'completed']),
-  total: z.number().int(),
-  queued: z.number().int().describe('queued or uploading'),
-  processing: z.number().int().describe('processing (waiting for a worker or working) or fetching'),
-  completed: z.number().int(),
-  failed: z.number().int(),
-  canceled: z.number().int(),
-  runIds: z.array(z.string()),
-  createdAt: z.string(),
-  completedAt: z.string().nullable(),
-});
-const createdBatch = z.object({ batchId: z.string(), runIds: z.array(z.string()), status: z.enum(['processing', 'completed']) });
+import { problems } from '../../contract/problem.ts';
+import { batchStatus, createdBatch, fromRunsBody, MAX_BATCH_RUNS, runSpecs } from '../../contract/batches.ts';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.map((i) => ({ path: [what, ...i.path].join('.'), message: i.message }));
-  throw badRequest(`Invalid ${what} — ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+  throw invalidRequest(errors, what);
 }
 
 /** Batches: several runs created (with their files) or grouped, queued and followed as one. */

@@ -1,24 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { conflict, notFound, Problem } from '../../core/problem.ts';
+import { adminKeyRequired, keyFromEnvironment, keyNotFound } from '../../domain/problems.ts';
 import type { HttpDeps } from '../deps.ts';
-import { problems } from '../schemas.ts';
-
-const keyView = z.object({
-  id: z.string(),
-  name: z.string(),
-  admin: z.boolean(),
-  createdAt: z.string(),
-  revokedAt: z.string().optional(),
-  source: z.enum(['database', 'environment']),
-});
-
-const createKeyBody = z
-  .object({
-    name: z.string().max(100).optional().describe('A label for people; the id is used when omitted'),
-    admin: z.boolean().optional().describe('Admin keys see and manage every run, batch, session, webhook and key'),
-  })
-  .strict();
+import { problems } from '../../contract/problem.ts';
+import { createKeyBody, keyView } from '../../contract/keys.ts';
 
 /** API keys: admins create and revoke them; an ordinary key sees (and may revoke) only itself. */
 export const keysRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { keys }) => {
@@ -33,7 +18,7 @@ export const keysRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { keys })
       },
     },
     async (request, reply) => {
-      if (!request.isAdmin) throw new Problem(403, 'Forbidden', 'Only an admin key can create keys');
+      if (!request.isAdmin) throw adminKeyRequired('Creating keys');
       const created = await keys.create(request.body);
       return reply.status(201).header('cache-control', 'no-store').send(created);
     },
@@ -68,9 +53,9 @@ export const keysRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { keys })
     },
     async (request, reply) => {
       const { keyId } = request.params;
-      if (!request.isAdmin && request.apiKey?.keyId !== keyId) throw notFound('API key', keyId);
-      if (keyId.startsWith('env-')) throw conflict(`Key ${keyId} comes from RECON_API_KEYS; remove it there and restart`);
-      if (!(await keys.revoke(keyId))) throw notFound('API key', keyId);
+      if (!request.isAdmin && request.apiKey?.keyId !== keyId) throw keyNotFound(keyId);
+      if (keyId.startsWith('env-')) throw keyFromEnvironment(keyId);
+      if (!(await keys.revoke(keyId))) throw keyNotFound(keyId);
       return reply.status(204).send(null);
     },
   );

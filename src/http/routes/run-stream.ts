@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isTerminal, type RunEvent } from '../../core/run-model.ts';
+import { problems } from '../../contract/problem.ts';
+import { runIdParams } from '../../contract/runs.ts';
+import type { RunEvent } from '../../domain/run-event.ts';
 import type { HttpDeps } from '../deps.ts';
-import { problems, runIdParams } from '../schemas.ts';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -10,11 +11,11 @@ const frame = (event: RunEvent) =>
   `id: ${event.id}\ndata: ${JSON.stringify({ type: event.type, runId: event.runId, at: event.at, ...event.data })}\n\n`;
 
 /**
- * Server-Sent Events: the run's persisted events from `Last-Event-ID` on, then live ones. Every
- * event is read back from the database in id order, so a resumed stream has no gaps or repeats.
- * A finished run with nothing left to send answers 204, which tells EventSource to stop.
+ * Server-Sent Events: the run's persisted events from `Last-Event-ID` on, then live ones, with no
+ * gaps or repeats. A finished run with nothing left to send answers 204, which tells EventSource
+ * to stop.
  */
-export const runStreamRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, runEvents, hub }) => {
+export const runStreamRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs }) => {
   app.get(
     '/api/runs/:runId/stream',
     {
@@ -27,58 +28,28 @@ export const runStreamRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { ru
       },
     },
     async (request, reply) => {
-      const { runId } = request.params;
-      await runs.findOwned(runId, request.owner);
       const header = Number(request.headers['last-event-id']);
-      let lastId = Number.isInteger(header) && header >= 0 ? header : (request.query.lastEventId ?? 0);
+      const afterId = Number.isInteger(header) && header >= 0 ? header : (request.query.lastEventId ?? 0);
+      const closed = new AbortController();
+      const events = await runs.followEvents(request.params.runId, request.owner, afterId, closed.signal);
+      if (!events) return reply.status(204).send(null);
 
-      let wake: (() => void) | undefined;
-      let dirty = true;
-      const unwatch = hub.watch(runId, () => {
-        dirty = true;
-        wake?.();
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
       });
+      raw.write('retry: 2000\n\n');
+      request.raw.on('close', () => closed.abort());
+      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       try {
-        let backlog = await runEvents.after(runId, lastId);
-        const run = await runs.findOwned(runId, request.owner);
-        if (!backlog.length && isTerminal(run.status)) return reply.status(204).send(null);
-
-        reply.hijack();
-        const raw = reply.raw;
-        raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
-        raw.write('retry: 2000\n\n');
-        let closed = false;
-        request.raw.on('close', () => {
-          closed = true;
-          wake?.();
-        });
-        const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-        try {
-          while (!closed) {
-            dirty = false;
-            let finished = false;
-            for (const event of backlog) {
-              raw.write(frame(event));
-              lastId = event.id;
-              if (event.type === 'status' && isTerminal(event.data.status as never)) finished = true;
-            }
-            if (finished) break;
-            if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
-            wake = undefined;
-            if (closed) break;
-            backlog = await runEvents.after(runId, lastId);
-          }
-        } finally {
-          clearInterval(heartbeat);
-          raw.end();
-        }
+        for await (const batch of events) raw.write(batch.map(frame).join(''));
       } finally {
-        unwatch();
+        clearInterval(heartbeat);
+        raw.end();
       }
     },
   );

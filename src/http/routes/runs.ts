@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type RunView, runView } from '../../core/run-model.ts';
-import { createRunBody, listRunsQuery, problems, processResult, rerunBody, runIdParams, runList } from '../schemas.ts';
+import { type RunView, runView } from '../../contract/runs.ts';
+import { createRunBody, listRunsQuery, processResult, rerunBody, runIdParams, runList } from '../../contract/runs.ts';
+import { problems } from '../../contract/problem.ts';
 import type { HttpDeps } from '../deps.ts';
 
 /**

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
-import { Problem } from '../../core/problem.ts';
-import { type ClientMessage, parseClientMessage, type ServerMessage } from '../../sessions/messages.ts';
+import { Problem } from '../../domain/problem.ts';
+import { internalError, sessionMessageInvalid, sessionMessageTooLarge } from '../../domain/problems.ts';
+import { type ClientMessage, parseClientMessage, type ServerMessage } from '../../contract/session-messages.ts';
 import type { HttpDeps } from '../deps.ts';
 
 const byteLength = (data: RawData) =>
@@ -28,9 +29,10 @@ export const sessionSocketRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, 
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
       };
       const sendError = (error: unknown) => {
-        if (error instanceof Problem) return send({ type: 'error', message: error.detail, status: error.status });
+        if (error instanceof Problem) return send({ type: 'error', message: error.detail, status: error.status, code: error.code });
         log.error({ err: error }, 'session message failed');
-        send({ type: 'error', message: `The server hit an unexpected error: ${(error as Error)?.message ?? String(error)}` });
+        const problem = internalError();
+        send({ type: 'error', message: `${problem.detail} (${(error as Error)?.message ?? String(error)})`, status: problem.status, code: problem.code });
       };
       let unsubscribe: (() => void) | undefined;
       socket.on('close', () => unsubscribe?.());
@@ -84,15 +86,11 @@ export const sessionSocketRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, 
           if (!(await ready)) return;
           const size = byteLength(data);
           if (size > sessions.limits.maxMessageBytes) {
-            return send({
-              type: 'error',
-              status: 413,
-              message: `Message of ${size} bytes is over the limit of ${sessions.limits.maxMessageBytes} bytes; send smaller images`,
-            });
+            return sendError(sessionMessageTooLarge(size, sessions.limits.maxMessageBytes));
           }
-          if (isBinary) return send({ type: 'error', status: 400, message: 'Binary frames are not part of the protocol: send JSON text messages' });
+          if (isBinary) return sendError(sessionMessageInvalid('Binary frames are not part of the protocol: send JSON text messages'));
           const parsed = parseClientMessage(asText(data));
-          if (!parsed.ok) return send({ type: 'error', status: 400, message: parsed.error });
+          if (!parsed.ok) return sendError(sessionMessageInvalid(parsed.error));
           await handle(parsed.message).catch(sendError);
         });
       });

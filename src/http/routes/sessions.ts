@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createSessionQuery, createSessionResult, sessionList, sessionView } from '../../sessions/session-model.ts';
+import { createSessionQuery, createSessionResult, sessionList, sessionView } from '../../contract/sessions.ts';
 import type { HttpDeps } from '../deps.ts';
-import { problems } from '../schemas.ts';
+import { problems } from '../../contract/problem.ts';
 
 const sessionParams = z.object({ id: z.string().min(1).max(200).describe('Session id (a UUID)') });
 
@@ -97,13 +97,12 @@ export const sessionsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { ses
       },
     },
     async () => {
-      const defaultId = engines.defaultId ?? null;
-      const check = defaultId ? await engines.get(defaultId).check().catch(() => ({ ok: false })) : { ok: false };
+      const { defaultId, usable, engineIds } = await engines.defaultStatus();
       return {
         status: 'running' as const,
-        model_loaded: check.ok,
+        model_loaded: usable,
         default_engine: defaultId,
-        engines: engines.list().map((e) => e.id),
+        engines: engineIds,
         uptime_seconds: (Date.now() - started) / 1000,
         sessions: await sessions.counts(),
       };

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { describeEngines, enginesResponse } from '../../core/engine-catalog.ts';
+import { enginesResponse } from '../../contract/engines.ts';
+import { healthResponse } from '../../contract/system.ts';
 import type { HttpDeps } from '../deps.ts';
 
 const VERSION = '0.1.0';
-
-export const healthResponse = z.object({ status: z.literal('ok'), version: z.string(), uptimeSeconds: z.number(), database: z.string() });
 
 /** Health and engine discovery. */
 export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engines, storeKind }) => {
@@ -32,6 +30,6 @@ export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engin
         response: { 200: enginesResponse },
       },
     },
-    async () => describeEngines(engines),
+    async () => engines.describe(),
   );
 };

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, normalize, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { Problem } from '../../core/problem.ts';
+import { routeNotFound, webFileNotFound } from '../../domain/problems.ts';
 
 /** Where `npm run build:web` writes the web app. */
 export const WEB_DIST = resolve(import.meta.dirname, '..', '..', '..', 'web', 'dist');
@@ -35,7 +35,7 @@ export const webRoutes: FastifyPluginAsync<{ distDir?: string }> = async (app, o
 
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
     const path = decodeURIComponent(request.url.split('?')[0] ?? '/');
-    if (API_PATH.test(path)) throw new Problem(404, 'Not Found', `No route for ${request.method} ${path}`);
+    if (API_PATH.test(path)) throw routeNotFound(request.method, path);
     const relative = normalize(path).replace(/^(\.\.[/\\])+/, '').replace(/^[/\\]+/, '');
     if (relative && !relative.split(/[/\\]/).some((part) => part.startsWith('.'))) {
       const file = join(root, relative);
@@ -48,7 +48,7 @@ export const webRoutes: FastifyPluginAsync<{ distDir?: string }> = async (app, o
           .sendFile(relative, { cacheControl: false });
       }
       // A missing file with an extension is a broken link, not a page of the app.
-      if (/\.[a-z0-9]+$/i.test(relative)) throw new Problem(404, 'Not Found', `No file ${path}`);
+      if (/\.[a-z0-9]+$/i.test(relative)) throw webFileNotFound(path);
     }
     return sendIndex(reply);
   });

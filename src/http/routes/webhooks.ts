@@ -1,36 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { WEBHOOK_EVENTS } from '../../webhooks/events.ts';
+import { WEBHOOK_EVENTS } from '../../domain/webhook-events.ts';
 import type { HttpDeps } from '../deps.ts';
-import { problems } from '../schemas.ts';
-
-const endpointView = z.object({
-  id: z.string(),
-  url: z.string(),
-  description: z.string().nullable(),
-  events: z.array(z.string()),
-  disabled: z.boolean(),
-  disabledReason: z.string().nullable(),
-  createdAt: z.string(),
-});
-const withSecret = endpointView.extend({ secret: z.string().describe('whsec_… signing secret (Standard Webhooks); shown here and on rotation') });
-const idParams = z.object({ id: z.string().max(100) });
-const deliveryView = z.object({
-  id: z.string().describe('Also the webhook-id header, the same on every attempt'),
-  endpointId: z.string().nullable().describe("null for a run's own webhookUrl"),
-  url: z.string(),
-  eventType: z.string(),
-  runId: z.string().nullable(),
-  batchId: z.string().nullable(),
-  status: z.enum(['pending', 'succeeded', 'failed']),
-  attempts: z.number().int(),
-  attemptLog: z.array(z.object({ at: z.string(), statusCode: z.number().nullable(), durationMs: z.number(), error: z.string().nullable() })),
-  lastStatusCode: z.number().nullable(),
-  lastError: z.string().nullable(),
-  nextAttemptAt: z.string().nullable(),
-  createdAt: z.string(),
-  deliveredAt: z.string().nullable(),
-});
+import { problems } from '../../contract/problem.ts';
+import { deliveryView, endpointView, idParams, withSecret } from '../../contract/webhooks.ts';
 
 /** Webhook endpoints (per key), their secrets, and the delivery log. */
 export const webhookRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { webhooks }) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-const RUN_ID = /^run_\d{10,16}_[a-z0-9]{6,12}$/;
+export const RUN_ID_PATTERN = /^run_\d{10,16}_[a-z0-9]{6,12}$/;
 
 /** Run ids keep the seed's shape (`run_<ms>_<random>`), so they sort by creation time. */
 export function newRunId(now = Date.now()): string {
@@ -8,7 +8,7 @@ export function newRunId(now = Date.now()): string {
 }
 
 export function isRunId(value: string): boolean {
-  return RUN_ID.test(value);
+  return RUN_ID_PATTERN.test(value);
 }
 
 export function randomToken(length: number): string {

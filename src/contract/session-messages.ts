@@ -39,7 +39,7 @@ export type ServerMessage =
   | { type: 'ack'; image_count: number; session_id: string; image_path: string; filename: string }
   | { type: 'progress'; stage: ProgressStage; progress: number; message: string; run_id: string }
   | { type: 'delta' | 'complete'; image_count: number; glb_base64: string; metadata: ResultMetadata }
-  | { type: 'error'; message: string; status?: number }
+  | { type: 'error'; message: string; status?: number; code?: string }
   | { type: 'pong'; session_id: string };
 
 /** Parses one text frame; a human-readable reason when it is not a valid client message. */

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { glbMetadata } from '../domain/artifacts.ts';
+import { RUN_ID_PATTERN } from '../domain/ids.ts';
+import { RUN_STATUSES, runStatus } from '../domain/run-status.ts';
+
+export const runView = z
+  .object({
+    runId: z.string(),
+    status: runStatus,
+    engine: z.string(),
+    stage: z.string().nullable().describe('What the run is doing now: waiting, extracting, matching, …'),
+    progress: z.number().min(0).max(1),
+    message: z.string().nullable(),
+    queuePosition: z.number().int().nullable().describe('1-based place in its engine queue while waiting'),
+    settings: z.record(z.string(), z.unknown()),
+    images: z.array(z.string()),
+    requestedAt: z.string(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    error: z.string().optional(),
+    errorHint: z.string().optional(),
+    attempt: z.number().int(),
+    parentRunId: z.string().optional(),
+    webhookUrl: z.string().optional(),
+    artifacts: z.record(z.string(), z.string()).describe('Artifact URLs by type'),
+    unavailableArtifacts: z.record(z.string(), z.string()).optional().describe('Why an artifact is missing'),
+    glbMetadata: glbMetadata.optional(),
+  })
+  .describe('A run, in the seed client shape (VGGTRun) plus engine, stage, progress and queuePosition');
+export type RunView = z.infer<typeof runView>;
+
+export const runIdParams = z.object({
+  runId: z
+    .string()
+    .regex(RUN_ID_PATTERN, 'not a run id (expected run_<digits>_<letters>)')
+    .describe('Run id, e.g. run_1732170000000_ab12cd34'),
+});
+
+export const createRunBody = z
+  .object({
+    settings: z.record(z.string(), z.unknown()).optional().describe("Engine settings; see GET /api/engines for each engine's schema"),
+    engine: z.string().optional().describe('Engine id; the server default when omitted'),
+    webhookUrl: z.string().url().optional(),
+  })
+  .strict();
+
+export const rerunBody = z
+  .object({ settings: z.record(z.string(), z.unknown()).optional(), engine: z.string().optional() })
+  .strict()
+  .default({});
+
+export const listRunsQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',') : undefined))
+    .pipe(z.array(z.enum(RUN_STATUSES)).optional())
+    .describe('Comma-separated statuses'),
+  engine: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const runList = z.object({ runs: z.array(runView), total: z.number().int() });
+
+export const uploadResult = z.object({
+  runId: z.string(),
+  imagesUploaded: z.number().int(),
+  images: z.array(z.string()),
+  stored: z.array(z.object({ original: z.string(), stored: z.string() })).describe('How each uploaded name was stored'),
+});
+
+export const processResult = z.object({
+  runId: z.string(),
+  status: z.literal('processing'),
+  queuePosition: z.number().int().nullable(),
+});
+
+export const imageNameParam = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^(?!\.{1,2}$)[^/\\]+$/, 'an image name of the run, as listed in its `images`');

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** Artifact kinds a run can hold; each has one file name in the run's storage. */
+export const ARTIFACT_FILES = {
+  glb: 'scene.glb',
+  predictions: 'predictions.npz',
+  colmap: 'colmap.zip',
+  ply: 'points.ply',
+  preview: 'preview.jpg',
+  /** Quantized + meshopt-compressed copy of scene.glb, made after the run when it is large. */
+  'glb-compressed': 'scene.meshopt.glb',
+  sog: 'scene.sog',
+} as const;
+export type ArtifactKind = keyof typeof ARTIFACT_FILES;
+export const ARTIFACT_KINDS = Object.keys(ARTIFACT_FILES) as ArtifactKind[];
+
+/** What a download of each kind is served as. */
+export const ARTIFACT_CONTENT_TYPES: Record<ArtifactKind, string> = {
+  glb: 'model/gltf-binary',
+  predictions: 'application/octet-stream',
+  colmap: 'application/zip',
+  ply: 'application/octet-stream',
+  preview: 'image/jpeg',
+  'glb-compressed': 'model/gltf-binary',
+  sog: 'application/octet-stream',
+};
+
+export const artifactType = z.enum(ARTIFACT_KINDS as [ArtifactKind, ...ArtifactKind[]]);
+
+export const glbMetadata = z
+  .object({
+    nodes: z.number().int(),
+    meshes: z.number().int(),
+    primitives: z.number().int(),
+    points: z.number().int().describe('Vertices of POINTS primitives'),
+    vertices: z.number().int().describe('Vertices of all primitives'),
+    materials: z.number().int(),
+    bounds: z.object({ min: z.array(z.number()), max: z.array(z.number()) }).nullable(),
+    bytes: z.number().int(),
+  })
+  .describe("What the run's scene.glb holds");
+export type GlbMetadata = z.infer<typeof glbMetadata>;
+
+export interface ArtifactRecord {
+  bytes: number;
+  etag: string;
+  updatedAt: string;
+}
+
+/** A run's artifacts as the database keeps them. */
+export interface Artifacts {
+  available: Record<string, ArtifactRecord>;
+  unavailable: Record<string, string>;
+  /** What scene.glb holds, measured after the run. */
+  glbMetadata?: GlbMetadata;
+}
+
+/** Where a run's input image is stored, under the run's folder. */
+export const imageKey = (imageName: string) => `images/${imageName}`;
+
+/** Where the thumbnail of a run's input image is stored (made while the run works). */
+export const thumbnailKey = (imageName: string) => `thumbs/${imageName}.jpg`;

@@ -1,0 +1,286 @@
+import { Problem, type ProblemType } from './problem.ts';
+
+/**
+ * The one catalogue of problems. Each has a stable `code` (sent in every problem+json body,
+ * documented in the README's error table, never reused for another meaning) and a factory
+ * that writes a detail saying what was wrong and what to do.
+ */
+const catalogue: ProblemType[] = [];
+
+function type(code: string, status: number, title: string): ProblemType {
+  const entry = { code, status, title };
+  catalogue.push(entry);
+  return entry;
+}
+
+/** Every kind of problem the server can answer with (the error-table test reads it). */
+export const PROBLEM_TYPES: readonly ProblemType[] = catalogue;
+
+type Extra = Record<string, unknown>;
+const limit = (name: string, value?: number): Extra => ({ limit: name, ...(value !== undefined && { value }) });
+
+// Requests in general
+
+const INVALID_REQUEST = type('INVALID_REQUEST', 400, 'Bad Request');
+/** The request does not match the route's schema. */
+export const invalidRequest = (errors: { path: string; message: string }[], what = 'request') =>
+  new Problem(INVALID_REQUEST, `Invalid ${what} — ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, { errors });
+
+const HTTP_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+};
+const REQUEST_REJECTED = type('REQUEST_REJECTED', 400, 'Bad Request');
+/** The HTTP layer refused the request before any route ran (malformed JSON, a body too large, …); `status` is its 4xx. */
+export const requestRejected = (status: number, detail: string, reason?: string) =>
+  new Problem({ ...REQUEST_REJECTED, status, title: HTTP_TITLES[status] ?? 'Bad Request' }, detail, reason ? { reason } : {});
+
+const NOT_MULTIPART = type('NOT_MULTIPART', 415, 'Unsupported Media Type');
+export const notMultipart = () => new Problem(NOT_MULTIPART, 'Send images as multipart/form-data (one or more file fields)');
+
+const ROUTE_NOT_FOUND = type('ROUTE_NOT_FOUND', 404, 'Not Found');
+export const routeNotFound = (method: string, path: string) => new Problem(ROUTE_NOT_FOUND, `No route for ${method} ${path}`);
+
+const WEB_FILE_NOT_FOUND = type('WEB_FILE_NOT_FOUND', 404, 'Not Found');
+export const webFileNotFound = (path: string) => new Problem(WEB_FILE_NOT_FOUND, `No file ${path}`);
+
+const INTERNAL_ERROR = type('INTERNAL_ERROR', 500, 'Internal Server Error');
+export const internalError = () =>
+  new Problem(INTERNAL_ERROR, 'The server hit an unexpected error; it has been logged. Try again, and report it if it persists.');
+
+// Keys and limits
+
+const API_KEY_REQUIRED = type('API_KEY_REQUIRED', 401, 'Unauthorized');
+export const apiKeyRequired = () =>
+  new Problem(API_KEY_REQUIRED, 'This server requires an API key: send Authorization: Bearer <key> (create one with `recon keys create`)');
+
+const API_KEY_INVALID = type('API_KEY_INVALID', 401, 'Unauthorized');
+export const apiKeyInvalid = () => new Problem(API_KEY_INVALID, 'The API key is unknown or has been revoked');
+
+const ADMIN_KEY_REQUIRED = type('ADMIN_KEY_REQUIRED', 403, 'Forbidden');
+export const adminKeyRequired = (what: string) => new Problem(ADMIN_KEY_REQUIRED, `${what} needs an admin key`);
+
+const KEY_NOT_FOUND = type('KEY_NOT_FOUND', 404, 'Not Found');
+export const keyNotFound = (keyId: string) => new Problem(KEY_NOT_FOUND, `API key "${keyId}" does not exist`);
+
+const KEY_FROM_ENVIRONMENT = type('KEY_FROM_ENVIRONMENT', 409, 'Conflict');
+export const keyFromEnvironment = (keyId: string) =>
+  new Problem(KEY_FROM_ENVIRONMENT, `Key ${keyId} comes from RECON_API_KEYS; remove it there and restart`);
+
+const RATE_LIMITED = type('RATE_LIMITED', 429, 'Too Many Requests');
+export const rateLimited = (max: number, windowSeconds: number, retryIn: string) =>
+  new Problem(RATE_LIMITED, `Rate limit of ${max} requests per ${windowSeconds} s exceeded; retry in ${retryIn}`, {
+    ...limit('rateLimit', max),
+    windowSeconds,
+  });
+
+const RUN_CREATION_RATE_LIMITED = type('RUN_CREATION_RATE_LIMITED', 429, 'Too Many Requests');
+export const runCreationRateLimited = (max: number, retryIn: string) =>
+  new Problem(RUN_CREATION_RATE_LIMITED, `At most ${max} runs may be created per hour; retry in ${retryIn}`, limit('runsPerHour', max));
+
+const QUEUED_RUNS_LIMIT = type('QUEUED_RUNS_LIMIT', 429, 'Too Many Requests');
+export const queuedRunsLimit = (owner: string, total: number, max: number) =>
+  new Problem(QUEUED_RUNS_LIMIT, `Key ${owner} already has ${total} runs queued or running, the limit is ${max}; wait for one to finish`, limit('maxQueuedRunsPerKey', max));
+
+const DISK_FULL = type('DISK_FULL', 507, 'Insufficient Storage');
+export const diskFull = (floor: number, free?: number) =>
+  new Problem(DISK_FULL, `The server's disk is nearly full (the floor is ${floor} free bytes); uploads are refused until space is freed`, {
+    ...limit('minFreeDiskBytes', floor),
+    ...(free !== undefined && { freeBytes: free }),
+  });
+
+// Runs
+
+const RUN_NOT_FOUND = type('RUN_NOT_FOUND', 404, 'Not Found');
+export const runNotFound = (id: string) => new Problem(RUN_NOT_FOUND, `Run "${id}" does not exist`);
+
+const UNKNOWN_ENGINE = type('UNKNOWN_ENGINE', 400, 'Unknown Engine');
+export const unknownEngine = (id: string, engines: string[]) =>
+  new Problem(UNKNOWN_ENGINE, `Engine "${id}" is not available`, { engines });
+
+const INVALID_SETTINGS = type('INVALID_SETTINGS', 400, 'Bad Request');
+export const invalidSettings = (engine: string, errors: { path: string; message: string }[]) =>
+  new Problem(INVALID_SETTINGS, `Invalid settings for engine "${engine}"`, { errors });
+
+const RUN_ALREADY_PROCESSING = type('RUN_ALREADY_PROCESSING', 409, 'Conflict');
+export const runAlreadyProcessing = (id: string, runStatus: string) =>
+  new Problem(RUN_ALREADY_PROCESSING, `Run ${id} is already processing`, { runStatus });
+
+const RUN_ALREADY_FINISHED = type('RUN_ALREADY_FINISHED', 409, 'Conflict');
+/** Processing or canceling a run that has ended. */
+export const runAlreadyFinished = (id: string, runStatus: string, rerunHint: boolean) =>
+  new Problem(
+    RUN_ALREADY_FINISHED,
+    rerunHint ? `Run ${id} has already ${runStatus}; use POST /api/runs/${id}/rerun to run it again` : `Run ${id} has already ${runStatus}`,
+    { runStatus },
+  );
+
+const RUN_NOT_ACCEPTING_IMAGES = type('RUN_NOT_ACCEPTING_IMAGES', 409, 'Conflict');
+export const runNotAcceptingImages = (id: string, runStatus: string) =>
+  new Problem(RUN_NOT_ACCEPTING_IMAGES, `Run ${id} is ${runStatus}; images can only be added before processing starts`, { runStatus });
+
+const EMPTY_UPLOAD = type('EMPTY_UPLOAD', 400, 'Bad Request');
+export const emptyUpload = () => new Problem(EMPTY_UPLOAD, 'No image files in the upload: send one or more files as multipart/form-data');
+
+const RUN_HAS_NO_IMAGES = type('RUN_HAS_NO_IMAGES', 422, 'Unprocessable Content');
+export const runHasNoImages = (id: string, doing: 'process' | 'rerun' | 'batch') =>
+  new Problem(
+    RUN_HAS_NO_IMAGES,
+    doing === 'process'
+      ? `Run ${id} has no images: upload some with POST /api/runs/${id}/images first`
+      : doing === 'rerun'
+        ? `Run ${id} has no images to rerun`
+        : `Run ${id} has no images: upload some before batching it`,
+    { runId: id },
+  );
+
+const TOO_FEW_IMAGES = type('TOO_FEW_IMAGES', 422, 'Unprocessable Content');
+/** `have` says what holds how many, e.g. "run X has 1". */
+export const tooFewImages = (engine: string, needed: number, have: string) =>
+  new Problem(TOO_FEW_IMAGES, `Engine "${engine}" needs at least ${needed} images; ${have}`, limit('minImages', needed));
+
+const TOO_MANY_IMAGES = type('TOO_MANY_IMAGES', 422, 'Unprocessable Content');
+export const tooManyImages = (detail: string, max: number) => new Problem(TOO_MANY_IMAGES, `Too many images: ${detail}`, limit('maxImages', max));
+
+const FILE_TOO_LARGE = type('FILE_TOO_LARGE', 413, 'Content Too Large');
+export const fileTooLarge = (name: string, max?: number, bytes?: number) =>
+  new Problem(
+    FILE_TOO_LARGE,
+    max === undefined
+      ? `"${name}" is too large`
+      : `"${name}" is ${bytes === undefined ? 'larger than' : `${bytes} bytes, over`} the limit of ${max} bytes per file`,
+    limit('maxFileBytes', max),
+  );
+
+const RUN_TOO_LARGE = type('RUN_TOO_LARGE', 413, 'Content Too Large');
+export const runTooLarge = (detail: string, max?: number) => new Problem(RUN_TOO_LARGE, detail, limit('maxRunBytes', max));
+
+const NOT_AN_IMAGE = type('NOT_AN_IMAGE', 415, 'Unsupported Media Type');
+export const notAnImage = (name: string) =>
+  new Problem(NOT_AN_IMAGE, `"${name}" is not a JPEG, PNG, WebP or HEIC image (checked by its content, not its name)`, { file: name });
+
+const ARTIFACT_NOT_FOUND = type('ARTIFACT_NOT_FOUND', 404, 'Not Found');
+export const artifactNotFound = (runId: string, kind: string, reason?: string) =>
+  new Problem(ARTIFACT_NOT_FOUND, reason ? `Run ${runId} has no ${kind} artifact: ${reason}` : `Run ${runId} has no ${kind} artifact (yet)`);
+
+const RANGE_NOT_SATISFIABLE = type('RANGE_NOT_SATISFIABLE', 416, 'Range Not Satisfiable');
+export const rangeNotSatisfiable = (what: string, bytes: number) =>
+  new Problem(RANGE_NOT_SATISFIABLE, `The ${what} has ${bytes} bytes; the requested range is outside it`);
+
+const IMAGE_NOT_FOUND = type('IMAGE_NOT_FOUND', 404, 'Not Found');
+export const imageNotFound = (runId: string, name: string) => new Problem(IMAGE_NOT_FOUND, `Run ${runId} has no image "${name}"`);
+
+const THUMBNAIL_NOT_FOUND = type('THUMBNAIL_NOT_FOUND', 404, 'Not Found');
+export const thumbnailNotFound = (runId: string, name: string) =>
+  new Problem(THUMBNAIL_NOT_FOUND, `Run ${runId} has no thumbnail of "${name}" (thumbnails are made when a run completes)`);
+
+const PREDICTIONS_NOT_FOUND = type('PREDICTIONS_NOT_FOUND', 404, 'Not Found');
+export const predictionsNotFound = (runId: string, why: { reason?: string; status?: string }) =>
+  new Problem(PREDICTIONS_NOT_FOUND, why.reason ? `Run ${runId} has no predictions: ${why.reason}` : `Run ${runId} has no predictions yet (status ${why.status})`);
+
+const PREDICTIONS_UNREADABLE = type('PREDICTIONS_UNREADABLE', 422, 'Unprocessable Content');
+export const predictionsUnreadable = (runId: string, why: string) =>
+  new Problem(PREDICTIONS_UNREADABLE, `Run ${runId}'s predictions.npz cannot be read: ${why}`);
+
+const PREDICTIONS_HAVE_NO_CAMERAS = type('PREDICTIONS_HAVE_NO_CAMERAS', 422, 'Unprocessable Content');
+export const predictionsHaveNoCameras = (runId: string) => new Problem(PREDICTIONS_HAVE_NO_CAMERAS, `Run ${runId}'s predictions have no cameras`);
+
+// Batches
+
+const BATCH_NOT_FOUND = type('BATCH_NOT_FOUND', 404, 'Not Found');
+export const batchNotFound = (id: string) => new Problem(BATCH_NOT_FOUND, `Batch "${id}" does not exist`);
+
+const BATCH_EMPTY = type('BATCH_EMPTY', 400, 'Bad Request');
+export const batchEmpty = () => new Problem(BATCH_EMPTY, 'A batch needs at least one run');
+
+const BATCH_TOO_LARGE = type('BATCH_TOO_LARGE', 422, 'Unprocessable Content');
+export const batchTooLarge = (max: number, count: number) =>
+  new Problem(BATCH_TOO_LARGE, `A batch may hold at most ${max} runs; this one has ${count}`, limit('maxBatchRuns', max));
+
+const BATCH_RUNS_FIELD_INVALID = type('BATCH_RUNS_FIELD_INVALID', 400, 'Bad Request');
+export const batchRunsFieldInvalid = (detail: string, errors?: { path: string; message: string }[]) =>
+  new Problem(BATCH_RUNS_FIELD_INVALID, detail, errors ? { errors } : {});
+
+const BATCH_RUNS_FIELD_MISSING = type('BATCH_RUNS_FIELD_MISSING', 400, 'Bad Request');
+export const batchRunsFieldMissing = (beforeFiles: boolean) =>
+  new Problem(
+    BATCH_RUNS_FIELD_MISSING,
+    beforeFiles
+      ? 'Send the "runs" field before any file, so files can be checked against their run'
+      : 'A batch upload needs a "runs" field: a JSON array with one {engine?, settings?} per run',
+  );
+
+const BATCH_FILE_FIELD_INVALID = type('BATCH_FILE_FIELD_INVALID', 400, 'Bad Request');
+export const batchFileFieldInvalid = (file: string, field: string, runs: number) =>
+  new Problem(BATCH_FILE_FIELD_INVALID, `File "${file}" is in field "${field}"; files go in run0…run${runs - 1}, one field name per run`);
+
+// Webhooks
+
+const WEBHOOK_NOT_FOUND = type('WEBHOOK_NOT_FOUND', 404, 'Not Found');
+export const webhookNotFound = (id: string) => new Problem(WEBHOOK_NOT_FOUND, `Webhook endpoint "${id}" does not exist`);
+
+const WEBHOOK_URL_REFUSED = type('WEBHOOK_URL_REFUSED', 400, 'Bad Request');
+export const webhookUrlRefused = (field: string, reason: string) => new Problem(WEBHOOK_URL_REFUSED, `${field} is refused: ${reason}`, { field });
+
+// Interactive sessions
+
+const SESSION_NOT_FOUND = type('SESSION_NOT_FOUND', 404, 'Not Found');
+export const sessionNotFound = (id: string) => new Problem(SESSION_NOT_FOUND, `Session "${id}" does not exist`);
+
+const SESSION_LIMIT_REACHED = type('SESSION_LIMIT_REACHED', 503, 'Service Unavailable');
+export const sessionLimitReached = (max: number) =>
+  new Problem(
+    SESSION_LIMIT_REACHED,
+    `The server already holds the maximum of ${max} sessions; delete one (DELETE /ws/session/:id) or wait for idle ones to expire`,
+    limit('maxSessions', max),
+  );
+
+const SESSION_MAX_IMAGES_OVER_LIMIT = type('SESSION_MAX_IMAGES_OVER_LIMIT', 400, 'Bad Request');
+export const sessionMaxImagesOverLimit = (requested: number, max: number, engine: string) =>
+  new Problem(SESSION_MAX_IMAGES_OVER_LIMIT, `max_images ${requested} is over the limit of ${max} images for engine "${engine}"`, limit('maxImages', max));
+
+const SESSION_FULL = type('SESSION_FULL', 422, 'Unprocessable Content');
+export const sessionFull = (count: number) =>
+  new Problem(SESSION_FULL, `Too many images: the session already holds ${count}, its limit (max_images)`, limit('maxImages', count));
+
+const SESSION_TOO_LARGE = type('SESSION_TOO_LARGE', 413, 'Content Too Large');
+export const sessionTooLarge = (max: number) =>
+  new Problem(SESSION_TOO_LARGE, `The session's images would total over the limit of ${max} bytes`, limit('maxRunBytes', max));
+
+const SESSION_COMPLETED = type('SESSION_COMPLETED', 409, 'Conflict');
+export const sessionCompleted = (id: string) =>
+  new Problem(SESSION_COMPLETED, `Session ${id} is completed; create a new session to reconstruct more images`, { sessionStatus: 'completed' });
+
+const SESSION_BUSY = type('SESSION_BUSY', 409, 'Conflict');
+export const sessionBusy = (sessionStatus: string) =>
+  new Problem(SESSION_BUSY, 'A generate is already running for this session; wait for its result', { sessionStatus });
+
+const SESSION_HAS_NO_IMAGES = type('SESSION_HAS_NO_IMAGES', 422, 'Unprocessable Content');
+export const sessionHasNoImages = () => new Problem(SESSION_HAS_NO_IMAGES, 'The session has no images yet: send some "image" messages first');
+
+const SESSION_RESULT_GONE = type('SESSION_RESULT_GONE', 410, 'Gone');
+export const sessionResultGone = (runId: string) => new Problem(SESSION_RESULT_GONE, `Run ${runId}, the session's last result, has been deleted`);
+
+const NO_GLB_PRODUCED = type('NO_GLB_PRODUCED', 422, 'Unprocessable Content');
+export const noGlbProduced = (engine: string, reason?: string) =>
+  new Problem(NO_GLB_PRODUCED, `Engine "${engine}" produced no GLB${reason ? `: ${reason}` : ''}`);
+
+const INVALID_BASE64 = type('INVALID_BASE64', 400, 'Bad Request');
+export const invalidBase64 = () => new Problem(INVALID_BASE64, 'Image "data" is not valid base64');
+
+const SESSION_MESSAGE_INVALID = type('SESSION_MESSAGE_INVALID', 400, 'Bad Request');
+/** A WebSocket frame that is not a valid client message of the session protocol. */
+export const sessionMessageInvalid = (why: string) => new Problem(SESSION_MESSAGE_INVALID, why);
+
+const SESSION_MESSAGE_TOO_LARGE = type('SESSION_MESSAGE_TOO_LARGE', 413, 'Content Too Large');
+export const sessionMessageTooLarge = (bytes: number, max: number) =>
+  new Problem(SESSION_MESSAGE_TOO_LARGE, `Message of ${bytes} bytes is over the limit of ${max} bytes; send smaller images`, limit('maxMessageBytes', max));

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+export const runEventType = z.enum(['status', 'progress', 'log', 'retry']);
+export type RunEventType = z.infer<typeof runEventType>;
+
+/** One row of a run's event log: what SSE streams, webhooks and metrics follow. */
+export interface RunEvent {
+  id: number;
+  runId: string;
+  at: string;
+  type: RunEventType;
+  data: Record<string, unknown>;
+}

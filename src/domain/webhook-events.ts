@@ -1,0 +1,3 @@
+/** The events a webhook endpoint can subscribe to. */
+export const WEBHOOK_EVENTS = ['run.started', 'run.progress', 'run.completed', 'run.failed', 'run.canceled', 'batch.completed'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
