@@ -1,10 +1,10 @@
 import { gatherTile, MAX_ALPHA, STRIDE } from './tile-gather.ts';
 import { type Arrays, FRAME, TILE } from './workspace.ts';
 
-let local = new Float64Array(1024 * STRIDE);
+let local: Float64Array = new Float64Array(1024 * STRIDE);
 /** Per tile-local Gaussian: d/d(x, y, A, B, C, opacity, R, G, B). */
 const GRADS = 9;
-let grads = new Float64Array(1024 * GRADS);
+let grads: Float64Array = new Float64Array(1024 * GRADS);
 
 /**
  * Gradients of the loss with respect to each Gaussian's 2D mean, conic, opacity and colour,

@@ -1,7 +1,7 @@
 import { gatherTile, MAX_ALPHA, MIN_TRANSMITTANCE, STRIDE } from './tile-gather.ts';
 import { type Arrays, FRAME, TILE } from './workspace.ts';
 
-let local = new Float64Array(1024 * STRIDE);
+let local: Float64Array = new Float64Array(1024 * STRIDE);
 
 /**
  * Front-to-back alpha compositing of this thread's tiles. Keeps, per pixel, the final

@@ -267,7 +267,8 @@ export class Workspace {
     const spec = this.#specs[name];
     const length = spec.sized === 'fixed' ? spec.width : units * spec.width * (spec.perThread ? this.threads : 1);
     const ctor = constructorOf(spec.type, this.float);
-    const next = new ctor(new SharedArrayBuffer(Math.max(1, length) * ctor.BYTES_PER_ELEMENT));
+    const bytes = spec.type === 'float' ? this.float.BYTES_PER_ELEMENT : spec.type === 'float64' ? 8 : 4;
+    const next = new ctor(new SharedArrayBuffer(Math.max(1, length) * bytes));
     const old = this.a[name];
     if (old && spec.keep) next.set(old.subarray(0, Math.min(old.length, next.length)) as never);
     (this.a as unknown as Record<string, unknown>)[name] = next;
@@ -282,7 +283,7 @@ export function arraysFromMessage(message: WorkspaceMessage): Arrays {
   return out as unknown as Arrays;
 }
 
-type AnyCtor = FloatCtor | Int32ArrayConstructor | Uint32ArrayConstructor;
+type AnyCtor = new (buffer: SharedArrayBuffer) => FloatArray | Int32Array | Uint32Array;
 function constructorOf(type: ElementType, float: FloatCtor): AnyCtor {
   switch (type) {
     case 'float':
