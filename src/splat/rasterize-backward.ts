@@ -2,16 +2,22 @@ import { gatherTile, MAX_ALPHA, STRIDE } from './tile-gather.ts';
 import { type Arrays, FRAME, TILE } from './workspace.ts';
 
 let local: Float64Array = new Float64Array(1024 * STRIDE);
-/** Per tile-local Gaussian: d/d(x, y, A, B, C, opacity, R, G, B). */
-const GRADS = 9;
-let grads: Float64Array = new Float64Array(1024 * GRADS);
+const PIXELS = TILE * TILE;
+const trans = new Float64Array(PIXELS);
+const behindR = new Float64Array(PIXELS);
+const behindG = new Float64Array(PIXELS);
+const behindB = new Float64Array(PIXELS);
+const dR = new Float64Array(PIXELS);
+const dG = new Float64Array(PIXELS);
+const dB = new Float64Array(PIXELS);
+const last = new Int32Array(PIXELS);
 
 /**
  * Gradients of the loss with respect to each Gaussian's 2D mean, conic, opacity and colour,
- * from dLoss/dImage. Each pixel walks its list back to front from its last contributor,
- * recovering the transmittance before each Gaussian by dividing out (1 − α) as gsplat does.
- * Sums go to tile-local arrays, then into this thread's slice of the t* buffers, so the
- * result does not depend on how other threads are scheduled.
+ * from dLoss/dImage. Walks each tile's Gaussians back to front from the last contributor,
+ * over the pixels of each one's bounding box, recovering the transmittance before it by
+ * dividing out (1 − α) as gsplat does. A Gaussian's sums stay in registers and go once into
+ * this thread's slice of the t* buffers, so the result does not depend on thread timing.
  */
 export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number): void {
   const f = a.frame;
@@ -38,80 +44,102 @@ export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number):
     const start = tileStart[tile]!;
     const n = tileStart[tile + 1]! - start;
     if (n === 0) continue;
-    local = gatherTile(a, start, start + n, local);
-    if (grads.length < n * GRADS) grads = new Float64Array(Math.ceil(n * 1.5) * GRADS);
-    const g = local;
-    const d = grads;
-    d.fill(0, 0, n * GRADS);
     const x0 = (tile % tilesX) * TILE;
     const y0 = Math.floor(tile / tilesX) * TILE;
-    const x1 = Math.min(width, x0 + TILE);
-    const y1 = Math.min(height, y0 + TILE);
-    for (let y = y0; y < y1; y++) {
-      const py = y + 0.5;
-      for (let x = x0; x < x1; x++) {
-        const p = y * width + x;
-        const last = lastIdx[p]! - start;
-        if (last < 0) continue;
-        const px = x + 0.5;
-        const dc0 = dImage[3 * p]!;
-        const dc1 = dImage[3 * p + 1]!;
-        const dc2 = dImage[3 * p + 2]!;
-        const tFinal = finalT[p]!;
-        // What lies behind Gaussian j: the colour composited after it, plus the background.
-        let behind0 = tFinal * bg0;
-        let behind1 = tFinal * bg1;
-        let behind2 = tFinal * bg2;
-        let T = tFinal;
-        for (let j = last, o = last * STRIDE; j >= 0; j--, o -= STRIDE) {
-          const dx = g[o]! - px;
-          const dy = g[o + 1]! - py;
-          const conA = g[o + 2]!;
-          const conB = g[o + 3]!;
-          const conC = g[o + 4]!;
-          const sigma = 0.5 * (conA * dx * dx + conC * dy * dy) + conB * dx * dy;
-          if (sigma < 0 || sigma > g[o + 9]!) continue;
-          const vis = Math.exp(-sigma);
-          const raw = g[o + 5]! * vis;
-          const al = raw < MAX_ALPHA ? raw : MAX_ALPHA;
-          const oneMinus = 1 - al;
-          T /= oneMinus;
-          const w = al * T;
-          const c0 = g[o + 6]!;
-          const c1 = g[o + 7]!;
-          const c2 = g[o + 8]!;
-          const q = j * GRADS;
-          d[q + 6] = d[q + 6]! + w * dc0;
-          d[q + 7] = d[q + 7]! + w * dc1;
-          d[q + 8] = d[q + 8]! + w * dc2;
-          if (raw < MAX_ALPHA) {
-            const dAlpha = dc0 * (c0 * T - behind0 / oneMinus) + dc1 * (c1 * T - behind1 / oneMinus) + dc2 * (c2 * T - behind2 / oneMinus);
-            const dSigma = -raw * dAlpha;
-            d[q] = d[q]! + dSigma * (conA * dx + conB * dy);
-            d[q + 1] = d[q + 1]! + dSigma * (conB * dx + conC * dy);
-            d[q + 2] = d[q + 2]! + 0.5 * dSigma * dx * dx;
-            d[q + 3] = d[q + 3]! + dSigma * dx * dy;
-            d[q + 4] = d[q + 4]! + 0.5 * dSigma * dy * dy;
-            d[q + 5] = d[q + 5]! + vis * dAlpha;
-          }
-          behind0 += w * c0;
-          behind1 += w * c1;
-          behind2 += w * c2;
-        }
+    const x1 = Math.min(width, x0 + TILE) - 1;
+    const y1 = Math.min(height, y0 + TILE) - 1;
+    let maxLast = -1;
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) {
+        const p = (y - y0) * TILE + (x - x0);
+        const q = y * width + x;
+        const l = lastIdx[q]! - start;
+        const tf = finalT[q]!;
+        last[p] = l;
+        if (l > maxLast) maxLast = l;
+        trans[p] = tf;
+        behindR[p] = tf * bg0;
+        behindG[p] = tf * bg1;
+        behindB[p] = tf * bg2;
+        dR[p] = dImage[3 * q]!;
+        dG[p] = dImage[3 * q + 1]!;
+        dB[p] = dImage[3 * q + 2]!;
       }
     }
-    for (let j = 0; j < n; j++) {
+    if (maxLast < 0) continue;
+    local = gatherTile(a, start, start + maxLast + 1, local);
+    const g = local;
+    for (let j = maxLast, o = maxLast * STRIDE; j >= 0; j--, o -= STRIDE) {
+      const xa = Math.max(x0, g[o + 10]!);
+      const xb = Math.min(x1, g[o + 11]!);
+      const ya = Math.max(y0, g[o + 12]!);
+      const yb = Math.min(y1, g[o + 13]!);
+      if (xa > xb || ya > yb) continue;
+      const mx = g[o]!;
+      const my = g[o + 1]!;
+      const conA = g[o + 2]!;
+      const conB = g[o + 3]!;
+      const conC = g[o + 4]!;
+      const opacity = g[o + 5]!;
+      const c0 = g[o + 6]!;
+      const c1 = g[o + 7]!;
+      const c2 = g[o + 8]!;
+      const cut = g[o + 9]!;
+      let gmx = 0, gmy = 0, gA = 0, gB = 0, gC = 0, gOp = 0, gR = 0, gG = 0, gBl = 0;
+      let touched = false;
+      for (let y = ya; y <= yb; y++) {
+        const dy = my - (y + 0.5);
+        const row = (y - y0) * TILE - x0;
+        for (let x = xa; x <= xb; x++) {
+          const p = row + x;
+          if (j > last[p]!) continue;
+          const dx = mx - (x + 0.5);
+          const sigma = 0.5 * (conA * dx * dx + conC * dy * dy) + conB * dx * dy;
+          if (sigma < 0 || sigma > cut) continue;
+          touched = true;
+          const vis = Math.exp(-sigma);
+          const raw = opacity * vis;
+          const al = raw < MAX_ALPHA ? raw : MAX_ALPHA;
+          const oneMinus = 1 - al;
+          const T = trans[p]! / oneMinus;
+          trans[p] = T;
+          const w = al * T;
+          const dc0 = dR[p]!;
+          const dc1 = dG[p]!;
+          const dc2 = dB[p]!;
+          gR += w * dc0;
+          gG += w * dc1;
+          gBl += w * dc2;
+          const b0 = behindR[p]!;
+          const b1 = behindG[p]!;
+          const b2 = behindB[p]!;
+          if (raw < MAX_ALPHA) {
+            // What lies behind: the colour composited after this Gaussian plus the background.
+            const dAlpha = dc0 * (c0 * T - b0 / oneMinus) + dc1 * (c1 * T - b1 / oneMinus) + dc2 * (c2 * T - b2 / oneMinus);
+            const dSigma = -raw * dAlpha;
+            gmx += dSigma * (conA * dx + conB * dy);
+            gmy += dSigma * (conB * dx + conC * dy);
+            gA += 0.5 * dSigma * dx * dx;
+            gB += dSigma * dx * dy;
+            gC += 0.5 * dSigma * dy * dy;
+            gOp += vis * dAlpha;
+          }
+          behindR[p] = b0 + w * c0;
+          behindG[p] = b1 + w * c1;
+          behindB[p] = b2 + w * c2;
+        }
+      }
+      if (!touched) continue;
       const i = isects[start + j]!;
-      const q = j * GRADS;
-      tMean2d[2 * i] = tMean2d[2 * i]! + d[q]!;
-      tMean2d[2 * i + 1] = tMean2d[2 * i + 1]! + d[q + 1]!;
-      tConic[3 * i] = tConic[3 * i]! + d[q + 2]!;
-      tConic[3 * i + 1] = tConic[3 * i + 1]! + d[q + 3]!;
-      tConic[3 * i + 2] = tConic[3 * i + 2]! + d[q + 4]!;
-      tAlpha[i] = tAlpha[i]! + d[q + 5]!;
-      tColor[3 * i] = tColor[3 * i]! + d[q + 6]!;
-      tColor[3 * i + 1] = tColor[3 * i + 1]! + d[q + 7]!;
-      tColor[3 * i + 2] = tColor[3 * i + 2]! + d[q + 8]!;
+      tMean2d[2 * i] = tMean2d[2 * i]! + gmx;
+      tMean2d[2 * i + 1] = tMean2d[2 * i + 1]! + gmy;
+      tConic[3 * i] = tConic[3 * i]! + gA;
+      tConic[3 * i + 1] = tConic[3 * i + 1]! + gB;
+      tConic[3 * i + 2] = tConic[3 * i + 2]! + gC;
+      tAlpha[i] = tAlpha[i]! + gOp;
+      tColor[3 * i] = tColor[3 * i]! + gR;
+      tColor[3 * i + 1] = tColor[3 * i + 1]! + gG;
+      tColor[3 * i + 2] = tColor[3 * i + 2]! + gBl;
     }
   }
 }

@@ -2,11 +2,19 @@ import { gatherTile, MAX_ALPHA, MIN_TRANSMITTANCE, STRIDE } from './tile-gather.
 import { type Arrays, FRAME, TILE } from './workspace.ts';
 
 let local: Float64Array = new Float64Array(1024 * STRIDE);
+const PIXELS = TILE * TILE;
+const trans = new Float64Array(PIXELS);
+const red = new Float64Array(PIXELS);
+const green = new Float64Array(PIXELS);
+const blue = new Float64Array(PIXELS);
+const last = new Int32Array(PIXELS);
+const done = new Uint8Array(PIXELS);
 
 /**
- * Front-to-back alpha compositing of this thread's tiles. Keeps, per pixel, the final
- * transmittance and the last intersection that contributed, which is where the backward
- * pass starts walking back.
+ * Front-to-back alpha compositing of this thread's tiles, Gaussian by Gaussian over only the
+ * pixels of its bounding box (per-pixel state in tile-local arrays), until every pixel of the
+ * tile is opaque. Keeps, per pixel, the final transmittance and the last intersection that
+ * contributed, which is where the backward pass starts.
  */
 export function rasterizeForwardKernel(a: Arrays, part: number): void {
   const f = a.frame;
@@ -25,38 +33,67 @@ export function rasterizeForwardKernel(a: Arrays, part: number): void {
     const g = local;
     const x0 = (tile % tilesX) * TILE;
     const y0 = Math.floor(tile / tilesX) * TILE;
-    const x1 = Math.min(width, x0 + TILE);
-    const y1 = Math.min(height, y0 + TILE);
-    for (let y = y0; y < y1; y++) {
-      const py = y + 0.5;
-      for (let x = x0; x < x1; x++) {
-        const px = x + 0.5;
-        let T = 1;
-        let r = 0;
-        let gr = 0;
-        let b = 0;
-        let last = start - 1;
-        for (let j = 0, o = 0; j < n; j++, o += STRIDE) {
-          const dx = g[o]! - px;
-          const dy = g[o + 1]! - py;
-          const sigma = 0.5 * (g[o + 2]! * dx * dx + g[o + 4]! * dy * dy) + g[o + 3]! * dx * dy;
-          if (sigma < 0 || sigma > g[o + 9]!) continue;
-          const al = Math.min(MAX_ALPHA, g[o + 5]! * Math.exp(-sigma));
+    const x1 = Math.min(width, x0 + TILE) - 1;
+    const y1 = Math.min(height, y0 + TILE) - 1;
+    trans.fill(1);
+    red.fill(0);
+    green.fill(0);
+    blue.fill(0);
+    last.fill(-1);
+    done.fill(0);
+    let remaining = (x1 - x0 + 1) * (y1 - y0 + 1);
+    for (let j = 0, o = 0; j < n && remaining > 0; j++, o += STRIDE) {
+      const xa = Math.max(x0, g[o + 10]!);
+      const xb = Math.min(x1, g[o + 11]!);
+      const ya = Math.max(y0, g[o + 12]!);
+      const yb = Math.min(y1, g[o + 13]!);
+      if (xa > xb || ya > yb) continue;
+      const mx = g[o]!;
+      const my = g[o + 1]!;
+      const conA = g[o + 2]!;
+      const conB = g[o + 3]!;
+      const conC = g[o + 4]!;
+      const opacity = g[o + 5]!;
+      const cut = g[o + 9]!;
+      const c0 = g[o + 6]!;
+      const c1 = g[o + 7]!;
+      const c2 = g[o + 8]!;
+      for (let y = ya; y <= yb; y++) {
+        const dy = my - (y + 0.5);
+        const row = (y - y0) * TILE - x0;
+        for (let x = xa; x <= xb; x++) {
+          const p = row + x;
+          if (done[p] === 1) continue;
+          const dx = mx - (x + 0.5);
+          const sigma = 0.5 * (conA * dx * dx + conC * dy * dy) + conB * dx * dy;
+          if (sigma < 0 || sigma > cut) continue;
+          const al = Math.min(MAX_ALPHA, opacity * Math.exp(-sigma));
+          const T = trans[p]!;
           const next = T * (1 - al);
-          if (next <= MIN_TRANSMITTANCE) break;
+          if (next <= MIN_TRANSMITTANCE) {
+            done[p] = 1;
+            remaining--;
+            continue;
+          }
           const w = al * T;
-          r += w * g[o + 6]!;
-          gr += w * g[o + 7]!;
-          b += w * g[o + 8]!;
-          T = next;
-          last = start + j;
+          red[p] = red[p]! + w * c0;
+          green[p] = green[p]! + w * c1;
+          blue[p] = blue[p]! + w * c2;
+          trans[p] = next;
+          last[p] = j;
         }
-        const p = y * width + x;
-        image[3 * p] = r + T * bg0;
-        image[3 * p + 1] = gr + T * bg1;
-        image[3 * p + 2] = b + T * bg2;
-        finalT[p] = T;
-        lastIdx[p] = last;
+      }
+    }
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) {
+        const p = (y - y0) * TILE + (x - x0);
+        const q = y * width + x;
+        const T = trans[p]!;
+        image[3 * q] = red[p]! + T * bg0;
+        image[3 * q + 1] = green[p]! + T * bg1;
+        image[3 * q + 2] = blue[p]! + T * bg2;
+        finalT[q] = T;
+        lastIdx[q] = start + last[p]!;
       }
     }
   }

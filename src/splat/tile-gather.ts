@@ -1,7 +1,7 @@
 import type { Arrays } from './workspace.ts';
 
-/** Values per Gaussian in a tile's gathered list: x, y, conic A B C, opacity, RGB, σ cut-off. */
-export const STRIDE = 10;
+/** Values per Gaussian in a tile's gathered list: x, y, conic A B C, opacity, RGB, σ cut-off, first and last pixel column and row it can reach. */
+export const STRIDE = 14;
 /** Opacity is clamped below 1 so transmittance never reaches exactly 0 (and stays invertible). */
 export const MAX_ALPHA = 0.99;
 /** A pixel stops compositing once its transmittance would fall to this. */
@@ -11,7 +11,8 @@ const MIN_ALPHA = 1 / 255;
 /**
  * Copies a tile's Gaussians (front to back) into a dense local list so the per-pixel loops
  * read contiguous memory, with each one's σ cut-off ln(255·opacity): beyond it α < 1/255 and
- * the Gaussian is skipped without an exp. Forward and backward share this test exactly.
+ * the Gaussian is skipped without an exp; and the pixels inside that ellipse's bounding box,
+ * the only ones the compositing loops visit. Forward and backward share these tests exactly.
  * Returns the scratch (grown if needed).
  */
 export function gatherTile(a: Arrays, start: number, end: number, local: Float64Array): Float64Array {
@@ -31,7 +32,21 @@ export function gatherTile(a: Arrays, start: number, end: number, local: Float64
     out[o + 6] = color[3 * i]!;
     out[o + 7] = color[3 * i + 1]!;
     out[o + 8] = color[3 * i + 2]!;
-    out[o + 9] = opacity > MIN_ALPHA ? Math.log(opacity / MIN_ALPHA) : -1;
+    const cut = opacity > MIN_ALPHA ? Math.log(opacity / MIN_ALPHA) : -1;
+    out[o + 9] = cut;
+    // {d : ½·dᵀQd ≤ cut} spans ±√(2·cut·(Q⁻¹)ₓₓ) in x and ±√(2·cut·(Q⁻¹)ᵧᵧ) in y.
+    const a = out[o + 2]!;
+    const b = out[o + 3]!;
+    const c = out[o + 4]!;
+    const k = cut > 0 ? (2 * cut) / (a * c - b * b) : -1;
+    const ex = k > 0 ? Math.sqrt(k * c) : -1;
+    const ey = k > 0 ? Math.sqrt(k * a) : -1;
+    // Pixels whose centre (x + ½) lies in the box; an empty range when ex < 0.
+    out[o + 10] = Math.ceil(out[o]! - ex - 0.5);
+    out[o + 11] = Math.floor(out[o]! + ex - 0.5);
+    out[o + 12] = Math.ceil(out[o + 1]! - ey - 0.5);
+    out[o + 13] = Math.floor(out[o + 1]! + ey - 0.5);
   }
   return out;
 }
+
