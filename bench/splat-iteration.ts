@@ -104,7 +104,7 @@ async function visitedPairs(): Promise<{ pairs: number; isects: number }> {
   const isects = await renderPass(ws, new InlineExecutor(ws));
   const tilesX = Math.ceil(WIDTH / TILE);
   const tiles = tilesX * Math.ceil(HEIGHT / TILE);
-  let local = new Float64Array(STRIDE);
+  let local: Float64Array = new Float64Array(STRIDE);
   let pairs = 0;
   for (let tile = 0; tile < tiles; tile++) {
     const start = ws.a.tileStart[tile]!;

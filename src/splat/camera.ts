@@ -19,8 +19,10 @@ export function cameraCenter(camera: Camera): [number, number, number] {
   return [-(r[0]! * tx + r[3]! * ty + r[6]! * tz), -(r[1]! * tx + r[4]! * ty + r[7]! * tz), -(r[2]! * tx + r[5]! * ty + r[8]! * tz)];
 }
 
-/** The same camera for an image resized to `width` (height keeps the aspect ratio). */
+/** The same camera for its image resized to `width` × round(aspect-kept height); each axis scales exactly. */
 export function resizeCamera(camera: Camera, width: number): Camera {
-  const s = width / camera.width;
-  return { ...camera, width, height: Math.max(1, Math.round(camera.height * s)), fx: camera.fx * s, fy: camera.fy * s, cx: camera.cx * s, cy: camera.cy * s };
+  const height = Math.max(1, Math.round((camera.height * width) / camera.width));
+  const sx = width / camera.width;
+  const sy = height / camera.height;
+  return { ...camera, width, height, fx: camera.fx * sx, fy: camera.fy * sy, cx: camera.cx * sx, cy: camera.cy * sy };
 }

@@ -1,3 +1,4 @@
+import { writeSplatPly } from '../formats/splat-ply.ts';
 import type { Camera } from './camera.ts';
 import { cameraCenter } from './camera.ts';
 import { writeCheckpoint } from './checkpoint.ts';
@@ -165,6 +166,11 @@ export class Trainer {
   /** A float32 copy of the current Gaussians (raw parameters, the PLY's). */
   gaussians(): GaussianCloud {
     return readCloud(this.#workspace, this.#count);
+  }
+
+  /** Writes the current Gaussians as a standard 3DGS PLY, in the cameras' world frame. */
+  toPly(path: string): Promise<void> {
+    return writeSplatPly(path, this.gaussians());
   }
 
   async saveCheckpoint(path: string): Promise<void> {
