@@ -45,8 +45,8 @@ export function ewaMatrix(frame: Float64Array, tx: number, ty: number, tz: numbe
   const rz = 1 / tz;
   const xr = tx * rz;
   const yr = ty * rz;
-  const xc = xr > limXPos ? limXPos : xr < -limXNeg ? -limXNeg : xr;
-  const yc = yr > limYPos ? limYPos : yr < -limYNeg ? -limYNeg : yr;
+  const xc = xr > limXPos ? limXPos : Math.max(xr, -limXNeg);
+  const yc = yr > limYPos ? limYPos : Math.max(yr, -limYNeg);
   const j00 = fx * rz;
   const j02 = -fx * xc * rz;
   const j11 = fy * rz;

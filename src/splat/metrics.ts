@@ -7,7 +7,7 @@ export function psnr(image: ArrayLike<number>, target: ArrayLike<number>, length
   let sum = 0;
   for (let i = 0; i < length; i++) {
     const v = image[i]!;
-    const d = (v < 0 ? 0 : v > 1 ? 1 : v) - target[i]!;
+    const d = (v < 0 ? 0 : Math.min(v, 1)) - target[i]!;
     sum += d * d;
   }
   const mse = sum / length;

@@ -28,7 +28,7 @@ export function projectBackwardKernel(a: Arrays, part: number, parts: number): v
   const camX = f[FRAME.center]!;
   const camY = f[FRAME.center + 1]!;
   const camZ = f[FRAME.center + 2]!;
-  const { means, logScales, quats, opacities, sh0, shN, conic, color, alpha, radius, tMean2d, tConic, tColor, tAlpha } = a;
+  const { means, logScales, quats, opacities, shN, conic, color, alpha, radius, tMean2d, tConic, tColor, tAlpha } = a;
   const { gradMeans, gradLogScales, gradQuats, gradOpacities, gradSh0, gradShN, gradAccum, countAccum } = a;
   const threadStride = tAlpha.length / parts;
   const shStride = shN.length / Math.max(1, opacities.length);

@@ -126,8 +126,8 @@ export function projectKernel(a: Arrays, part: number, parts: number): void {
         r2 += b * shN[o + 3 * k + 2]!;
       }
     }
-    color[3 * i] = r0 > 0 ? r0 : 0;
-    color[3 * i + 1] = r1 > 0 ? r1 : 0;
-    color[3 * i + 2] = r2 > 0 ? r2 : 0;
+    color[3 * i] = Math.max(r0, 0);
+    color[3 * i + 1] = Math.max(r1, 0);
+    color[3 * i + 2] = Math.max(r2, 0);
   }
 }

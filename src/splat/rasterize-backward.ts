@@ -99,7 +99,7 @@ export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number):
           touched = true;
           const vis = Math.exp(-sigma);
           const raw = opacity * vis;
-          const al = raw < MAX_ALPHA ? raw : MAX_ALPHA;
+          const al = Math.min(raw, MAX_ALPHA);
           const oneMinus = 1 - al;
           const T = trans[p]! / oneMinus;
           trans[p] = T;

@@ -8,7 +8,7 @@ import { lookAtCamera, randomCloud } from './fixtures.ts';
 
 /** A synthetic scene: known Gaussians rendered from 8 cameras around it become the photos. */
 const truth = randomCloud(250, 7, { extent: 1, shDegree: 1 });
-let views: View[] = [];
+const views: View[] = [];
 let dir = '';
 
 before(async () => {
