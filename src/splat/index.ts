@@ -9,6 +9,7 @@ export type { StepTimings } from './gradient-pass.ts';
 export { gaussiansFromPoints, type SeedPoints } from './initialize.ts';
 export { type ColmapScene, decode, loadColmapScene } from './load-views.ts';
 export { psnr } from './metrics.ts';
+export { encodePng } from './png.ts';
 export { createRenderer, type Evaluation, evaluate, type StandaloneRenderer, type ViewScore } from './renderer.ts';
 export { restoreTrainer } from './restore-trainer.ts';
 export { PRESET_VALUES, resolveSplatSettings, SPLAT_PRESETS, type SplatPreset, type SplatSettings, splatSettingsSchema } from './settings.ts';

@@ -61,6 +61,14 @@ export function lossHorizontalKernel(a: Arrays, part: number, parts: number): vo
   }
 }
 
+/** Row accumulators for the vertical passes (one row of 5 maps), grown on demand. */
+let acc: Float64Array = new Float64Array(0);
+function accumulators(line: number, maps: number): Float64Array {
+  if (acc.length < line * maps) acc = new Float64Array(line * maps);
+  acc.fill(0, 0, line * maps);
+  return acc;
+}
+
 /** Pass 2 (valid rows): vertical window sums → SSIM per position, its row sums, and dLoss/d(window means). */
 export function lossVerticalKernel(a: Arrays, part: number, parts: number): void {
   const width = a.frame[FRAME.width]!;
@@ -75,28 +83,32 @@ export function lossVerticalKernel(a: Arrays, part: number, parts: number): void
   const line = vw * 3;
   const [y0, y1] = rows(vh, part, parts);
   for (let y = y0; y < y1; y++) {
+    // Row by row, so every read is contiguous.
+    const s = accumulators(line, 5);
+    for (let k = 0; k < WINDOW; k++) {
+      const w = window[k]!;
+      const from = (y + k) * line;
+      for (let m = 0; m < 5; m++) {
+        const src = m * plane + from;
+        const dst = m * line;
+        for (let x = 0; x < line; x++) s[dst + x] = s[dst + x]! + w * ssimH[src + x]!;
+      }
+    }
     let sum = 0;
     for (let x = 0; x < line; x++) {
-      let mx = 0, my = 0, mxx = 0, myy = 0, mxy = 0;
-      for (let k = 0, i = y * line + x; k < WINDOW; k++, i += line) {
-        const w = window[k]!;
-        mx += w * ssimH[i]!;
-        my += w * ssimH[plane + i]!;
-        mxx += w * ssimH[2 * plane + i]!;
-        myy += w * ssimH[3 * plane + i]!;
-        mxy += w * ssimH[4 * plane + i]!;
-      }
-      const vxx = mxx - mx * mx;
-      const vyy = myy - my * my;
-      const vxy = mxy - mx * my;
+      const mx = s[x]!;
+      const my = s[line + x]!;
+      const vxx = s[2 * line + x]! - mx * mx;
+      const vyy = s[3 * line + x]! - my * my;
+      const vxy = s[4 * line + x]! - mx * my;
       const a1 = 2 * mx * my + SSIM_C1;
       const a2 = 2 * vxy + SSIM_C2;
       const b1 = mx * mx + my * my + SSIM_C1;
       const b2 = vxx + vyy + SSIM_C2;
-      const s = (a1 * a2) / (b1 * b2);
-      sum += s;
-      const dMean = (2 * my * a2) / (b1 * b2) - (2 * mx * s) / b1;
-      const dVar = -s / b2;
+      const ssim = (a1 * a2) / (b1 * b2);
+      sum += ssim;
+      const dMean = (2 * my * a2) / (b1 * b2) - (2 * mx * ssim) / b1;
+      const dVar = -ssim / b2;
       const dCov = (2 * a1) / (b1 * b2);
       const o = y * line + x;
       ssimD[o] = scale * (dMean - 2 * mx * dVar - my * dCov);
@@ -121,19 +133,16 @@ export function lossBackVerticalKernel(a: Arrays, part: number, parts: number): 
   for (let y = y0; y < y1; y++) {
     const kMin = Math.max(0, y - vh + 1);
     const kMax = Math.min(WINDOW - 1, y);
-    for (let x = 0; x < line; x++) {
-      let b0 = 0, b1 = 0, b2 = 0;
-      for (let k = kMin; k <= kMax; k++) {
-        const w = window[k]!;
-        const i = (y - k) * line + x;
-        b0 += w * ssimD[i]!;
-        b1 += w * ssimD[dPlane + i]!;
-        b2 += w * ssimD[2 * dPlane + i]!;
+    const out = y * line;
+    for (let m = 0; m < 3; m++) ssimB.fill(0, m * bPlane + out, m * bPlane + out + line);
+    for (let k = kMin; k <= kMax; k++) {
+      const w = window[k]!;
+      const from = (y - k) * line;
+      for (let m = 0; m < 3; m++) {
+        const src = m * dPlane + from;
+        const dst = m * bPlane + out;
+        for (let x = 0; x < line; x++) ssimB[dst + x] = ssimB[dst + x]! + w * ssimD[src + x]!;
       }
-      const o = y * line + x;
-      ssimB[o] = b0;
-      ssimB[bPlane + o] = b1;
-      ssimB[2 * bPlane + o] = b2;
     }
   }
 }

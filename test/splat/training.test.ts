@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createRenderer, createTrainer, type GaussianCloud, restoreTrainer, type View } from '../../src/splat/index.ts';
+import sharp from 'sharp';
+import { createRenderer, createTrainer, encodePng, type GaussianCloud, restoreTrainer, type View } from '../../src/splat/index.ts';
 import { lookAtCamera, randomCloud } from './fixtures.ts';
 
 /** A synthetic scene: known Gaussians rendered from 8 cameras around it become the photos. */
@@ -114,6 +115,9 @@ test('a multi-threaded render equals the single-threaded one', async () => {
     const b = await pooled.render(camera);
     assert.ok(a.rgb.some((v) => v > 0.05), 'something was drawn');
     assert.deepEqual(Buffer.from(b.rgb.buffer), Buffer.from(a.rgb.buffer));
+    const png = await sharp(await encodePng(a)).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([png.info.width, png.info.height, png.info.channels], [70, 50, 3]);
+    assert.equal(png.data[(20 * 70 + 30) * 3], Math.round(Math.min(1, Math.max(0, a.rgb[(20 * 70 + 30) * 3]!)) * 255));
   } finally {
     await single.close();
     await pooled.close();
