@@ -20,7 +20,7 @@ function groups(a: Arrays): Triple[] {
  */
 export function adamKernel(a: Arrays, part: number, parts: number): void {
   const f = a.frame;
-  const count = f[FRAME.count]!;
+  const count = f[FRAME.count]! | 0;
   const beta1 = f[FRAME.beta1]!;
   const beta2 = f[FRAME.beta2]!;
   const eps = f[FRAME.epsilon]!;

@@ -16,9 +16,9 @@ const TILE_OVERHEAD = 4;
  */
 export function binGaussians(ws: Workspace): number {
   const { frame, radius, depth } = ws.a;
-  const count = frame[FRAME.count]!;
-  const tilesX = frame[FRAME.tilesX]!;
-  const tiles = tilesX * frame[FRAME.tilesY]!;
+  const count = frame[FRAME.count]! | 0;
+  const tilesX = frame[FRAME.tilesX]! | 0;
+  const tiles = tilesX * frame[FRAME.tilesY]! | 0;
   ws.ensure({ tiles: tiles + 1 });
 
   let visible = 0;

@@ -25,8 +25,8 @@ const rows = (total: number, part: number, parts: number): [number, number] => [
 
 /** Pass 1 (rows of the image): horizontal window sums of x, y, x², y², xy; L1 row sums. */
 export function lossHorizontalKernel(a: Arrays, part: number, parts: number): void {
-  const width = a.frame[FRAME.width]!;
-  const height = a.frame[FRAME.height]!;
+  const width = a.frame[FRAME.width]! | 0;
+  const height = a.frame[FRAME.height]! | 0;
   const vw = width - WINDOW + 1;
   const { image, target, ssimH, rowL1 } = a;
   const plane = ssimH.length / 5;
@@ -71,8 +71,8 @@ function accumulators(line: number, maps: number): Float64Array {
 
 /** Pass 2 (valid rows): vertical window sums → SSIM per position, its row sums, and dLoss/d(window means). */
 export function lossVerticalKernel(a: Arrays, part: number, parts: number): void {
-  const width = a.frame[FRAME.width]!;
-  const height = a.frame[FRAME.height]!;
+  const width = a.frame[FRAME.width]! | 0;
+  const height = a.frame[FRAME.height]! | 0;
   const weight = a.frame[FRAME.ssimWeight]!;
   const vw = width - WINDOW + 1;
   const vh = height - WINDOW + 1;
@@ -121,8 +121,8 @@ export function lossVerticalKernel(a: Arrays, part: number, parts: number): void
 
 /** Pass 3 (all rows): the vertical window's transpose applied to the three derivative maps. */
 export function lossBackVerticalKernel(a: Arrays, part: number, parts: number): void {
-  const width = a.frame[FRAME.width]!;
-  const height = a.frame[FRAME.height]!;
+  const width = a.frame[FRAME.width]! | 0;
+  const height = a.frame[FRAME.height]! | 0;
   const vw = width - WINDOW + 1;
   const vh = height - WINDOW + 1;
   const { ssimD, ssimB } = a;
@@ -149,8 +149,8 @@ export function lossBackVerticalKernel(a: Arrays, part: number, parts: number): 
 
 /** Pass 4 (all rows): the horizontal transpose, then the chain through x, x², xy, plus the L1 term → dImage. */
 export function lossBackHorizontalKernel(a: Arrays, part: number, parts: number): void {
-  const width = a.frame[FRAME.width]!;
-  const height = a.frame[FRAME.height]!;
+  const width = a.frame[FRAME.width]! | 0;
+  const height = a.frame[FRAME.height]! | 0;
   const weight = a.frame[FRAME.ssimWeight]!;
   const vw = width - WINDOW + 1;
   const l1Scale = (1 - weight) / (3 * width * height);
@@ -183,8 +183,8 @@ export function lossBackHorizontalKernel(a: Arrays, part: number, parts: number)
 
 /** Sums the row partials in row order (so the value is the same for any thread count). */
 export function lossValue(a: Arrays): { loss: number; l1: number; ssim: number } {
-  const width = a.frame[FRAME.width]!;
-  const height = a.frame[FRAME.height]!;
+  const width = a.frame[FRAME.width]! | 0;
+  const height = a.frame[FRAME.height]! | 0;
   const weight = a.frame[FRAME.ssimWeight]!;
   let l1 = 0;
   for (let y = 0; y < height; y++) l1 += a.rowL1[y]!;

@@ -20,7 +20,7 @@ export function psnr(image: ArrayLike<number>, target: ArrayLike<number>, length
  */
 export async function workspaceSsim(ws: Workspace, executor: Executor): Promise<number> {
   const { image, frame } = ws.a;
-  const n = frame[FRAME.width]! * frame[FRAME.height]! * 3;
+  const n = (frame[FRAME.width]! * frame[FRAME.height]! * 3) | 0;
   for (let i = 0; i < n; i++) {
     const v = image[i]!;
     if (v < 0) image[i] = 0;

@@ -16,14 +16,14 @@ const gDir = new Float64Array(3);
  */
 export function projectBackwardKernel(a: Arrays, part: number, parts: number): void {
   const f = a.frame;
-  const count = f[FRAME.count]!;
+  const count = f[FRAME.count]! | 0;
   const start = Math.floor((count * part) / parts);
   const end = Math.floor((count * (part + 1)) / parts);
   const fx = f[FRAME.fx]!;
   const fy = f[FRAME.fy]!;
-  const width = f[FRAME.width]!;
-  const height = f[FRAME.height]!;
-  const degree = f[FRAME.shDegree]!;
+  const width = f[FRAME.width]! | 0;
+  const height = f[FRAME.height]! | 0;
+  const degree = f[FRAME.shDegree]! | 0;
   const accumulate = f[FRAME.accumulate] === 1;
   const camX = f[FRAME.center]!;
   const camY = f[FRAME.center + 1]!;

@@ -13,18 +13,18 @@ const basis = new Float64Array(15);
  */
 export function projectKernel(a: Arrays, part: number, parts: number): void {
   const f = a.frame;
-  const count = f[FRAME.count]!;
+  const count = f[FRAME.count]! | 0;
   const start = Math.floor((count * part) / parts);
   const end = Math.floor((count * (part + 1)) / parts);
   const fx = f[FRAME.fx]!;
   const fy = f[FRAME.fy]!;
   const cx = f[FRAME.cx]!;
   const cy = f[FRAME.cy]!;
-  const width = f[FRAME.width]!;
-  const height = f[FRAME.height]!;
-  const tilesX = f[FRAME.tilesX]!;
-  const tilesY = f[FRAME.tilesY]!;
-  const degree = f[FRAME.shDegree]!;
+  const width = f[FRAME.width]! | 0;
+  const height = f[FRAME.height]! | 0;
+  const tilesX = f[FRAME.tilesX]! | 0;
+  const tilesY = f[FRAME.tilesY]! | 0;
+  const degree = f[FRAME.shDegree]! | 0;
   const camX = f[FRAME.center]!;
   const camY = f[FRAME.center + 1]!;
   const camZ = f[FRAME.center + 2]!;

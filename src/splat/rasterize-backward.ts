@@ -1,4 +1,4 @@
-import { gatherTile, MAX_ALPHA, STRIDE } from './tile-gather.ts';
+import { gatherTile, MAX_ALPHA, negExp, STRIDE } from './tile-gather.ts';
 import { type Arrays, FRAME, TILE } from './workspace.ts';
 
 let local: Float64Array = new Float64Array(1024 * STRIDE);
@@ -21,10 +21,10 @@ const last = new Int32Array(PIXELS);
  */
 export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number): void {
   const f = a.frame;
-  const width = f[FRAME.width]!;
-  const height = f[FRAME.height]!;
-  const tilesX = f[FRAME.tilesX]!;
-  const count = f[FRAME.count]!;
+  const width = f[FRAME.width]! | 0;
+  const height = f[FRAME.height]! | 0;
+  const tilesX = f[FRAME.tilesX]! | 0;
+  const count = f[FRAME.count]! | 0;
   const bg0 = f[FRAME.background]!;
   const bg1 = f[FRAME.background + 1]!;
   const bg2 = f[FRAME.background + 2]!;
@@ -70,11 +70,16 @@ export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number):
     local = gatherTile(a, start, start + maxLast + 1, local);
     const g = local;
     for (let j = maxLast, o = maxLast * STRIDE; j >= 0; j--, o -= STRIDE) {
-      const xa = Math.max(x0, g[o + 10]!);
-      const xb = Math.min(x1, g[o + 11]!);
-      const ya = Math.max(y0, g[o + 12]!);
-      const yb = Math.min(y1, g[o + 13]!);
-      if (xa > xb || ya > yb) continue;
+      const left = Math.max(x0, g[o + 10]!);
+      const right = Math.min(x1, g[o + 11]!);
+      const top = Math.max(y0, g[o + 12]!);
+      const bottom = Math.min(y1, g[o + 13]!);
+      if (!(left <= right && top <= bottom)) continue;
+      // Small integers from here on, so pixel indices stay int32 for V8.
+      const xa = left | 0;
+      const xb = right | 0;
+      const ya = top | 0;
+      const yb = bottom | 0;
       const mx = g[o]!;
       const my = g[o + 1]!;
       const conA = g[o + 2]!;
@@ -97,7 +102,7 @@ export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number):
           const sigma = 0.5 * (conA * dx * dx + conC * dy * dy) + conB * dx * dy;
           if (sigma < 0 || sigma > cut) continue;
           touched = true;
-          const vis = Math.exp(-sigma);
+          const vis = negExp(sigma);
           const raw = opacity * vis;
           const al = Math.min(raw, MAX_ALPHA);
           const oneMinus = 1 - al;

@@ -1,4 +1,4 @@
-import { gatherTile, MAX_ALPHA, MIN_TRANSMITTANCE, STRIDE } from './tile-gather.ts';
+import { gatherTile, MAX_ALPHA, MIN_TRANSMITTANCE, negExp, STRIDE } from './tile-gather.ts';
 import { type Arrays, FRAME, TILE } from './workspace.ts';
 
 let local: Float64Array = new Float64Array(1024 * STRIDE);
@@ -18,9 +18,9 @@ const done = new Uint8Array(PIXELS);
  */
 export function rasterizeForwardKernel(a: Arrays, part: number): void {
   const f = a.frame;
-  const width = f[FRAME.width]!;
-  const height = f[FRAME.height]!;
-  const tilesX = f[FRAME.tilesX]!;
+  const width = f[FRAME.width]! | 0;
+  const height = f[FRAME.height]! | 0;
+  const tilesX = f[FRAME.tilesX]! | 0;
   const bg0 = f[FRAME.background]!;
   const bg1 = f[FRAME.background + 1]!;
   const bg2 = f[FRAME.background + 2]!;
@@ -43,11 +43,16 @@ export function rasterizeForwardKernel(a: Arrays, part: number): void {
     done.fill(0);
     let remaining = (x1 - x0 + 1) * (y1 - y0 + 1);
     for (let j = 0, o = 0; j < n && remaining > 0; j++, o += STRIDE) {
-      const xa = Math.max(x0, g[o + 10]!);
-      const xb = Math.min(x1, g[o + 11]!);
-      const ya = Math.max(y0, g[o + 12]!);
-      const yb = Math.min(y1, g[o + 13]!);
-      if (xa > xb || ya > yb) continue;
+      const left = Math.max(x0, g[o + 10]!);
+      const right = Math.min(x1, g[o + 11]!);
+      const top = Math.max(y0, g[o + 12]!);
+      const bottom = Math.min(y1, g[o + 13]!);
+      if (!(left <= right && top <= bottom)) continue;
+      // Small integers from here on, so pixel indices stay int32 for V8.
+      const xa = left | 0;
+      const xb = right | 0;
+      const ya = top | 0;
+      const yb = bottom | 0;
       const mx = g[o]!;
       const my = g[o + 1]!;
       const conA = g[o + 2]!;
@@ -67,7 +72,7 @@ export function rasterizeForwardKernel(a: Arrays, part: number): void {
           const dx = mx - (x + 0.5);
           const sigma = 0.5 * (conA * dx * dx + conC * dy * dy) + conB * dx * dy;
           if (sigma < 0 || sigma > cut) continue;
-          const al = Math.min(MAX_ALPHA, opacity * Math.exp(-sigma));
+          const al = Math.min(MAX_ALPHA, opacity * negExp(sigma));
           const T = trans[p]!;
           const next = T * (1 - al);
           if (next <= MIN_TRANSMITTANCE) {
