@@ -12,7 +12,7 @@ export { psnr } from './metrics.ts';
 export { encodePng } from './png.ts';
 export { createRenderer, type Evaluation, evaluate, type StandaloneRenderer, type ViewScore } from './renderer.ts';
 export { restoreTrainer } from './restore-trainer.ts';
-export { PRESET_VALUES, resolveSplatSettings, SPLAT_PRESETS, type SplatPreset, type SplatSettings, splatSettingsSchema } from './settings.ts';
+export { PRESET_VALUES, resolveSplatSettings, SPLAT_PRESETS, type SplatPreset, type SplatSettings, type SplatSettingsInput, splatSettingsSchema } from './settings.ts';
 export { type CreateTrainerOptions, createTrainer, type StepResult, sceneScale, type TrainOptions, Trainer } from './trainer.ts';
 export type { TrainerState } from './trainer-state.ts';
 export { type RenderedImage, splitViews, type View } from './view.ts';

@@ -72,13 +72,18 @@ export const PRESET_VALUES: Record<SplatPreset, Knobs> = {
   high: { ...base, width: 800, iterations: 30_000, shDegreeInterval: 1000, refineStart: 500, refineStop: 15_000, resetEvery: 3000, maxGaussians: 3_000_000 },
 };
 
-/** What a caller may send: a preset and any knobs to override. */
+const optionalKnobs = Object.fromEntries(Object.entries(knobs).map(([k, v]) => [k, v.optional()])) as {
+  [K in keyof typeof knobs]: z.ZodOptional<(typeof knobs)[K]>;
+};
+
+/** What a caller may send: a preset and any knobs to override (the rest come from the preset). */
 export const splatSettingsSchema = z
   .object({
     preset: z.enum(SPLAT_PRESETS).default('standard').describe('quick (demo/tests, minutes), standard (7k steps at 400 px), high (30k steps at 800 px)'),
-    ...Object.fromEntries(Object.entries(knobs).map(([k, v]) => [k, v.optional()])),
+    ...optionalKnobs,
   })
-  .strict() as unknown as z.ZodType<Partial<Knobs> & { preset: SplatPreset }, Partial<Knobs> & { preset?: SplatPreset }>;
+  .strict();
+export type SplatSettingsInput = z.input<typeof splatSettingsSchema>;
 
 /** Validates `input` and fills every knob it leaves out from its preset. */
 export function resolveSplatSettings(input: unknown = {}): SplatSettings {
