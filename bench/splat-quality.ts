@@ -11,20 +11,23 @@
  * add rows the same way.
  *
  *   node_modules/.bin/node bench/splat-quality.ts [--dataset fountain-P11] [--iterations 7000]
- *     [--width 400] [--work DIR] [--sfm-only]
- * The SfM result is kept in --work (default: a folder under the OS temp dir) and reused.
+ *     [--width 400] [--work DIR] [--sfm-only] [--stop-after-minutes M] [--fresh]
+ * The SfM result is kept in --work (default: a folder under the OS temp dir) and reused. Training
+ * writes a checkpoint there every 250 iterations and a later run resumes from it (unless
+ * --fresh); --stop-after-minutes ends training early (checkpointed) and reports the splat as
+ * it stands, marked PARTIAL — for a machine too busy to finish in one sitting.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildPipeline, type ColmapLayout } from '../src/engines/colmap/commands.ts';
 import { colmapSettings } from '../src/engines/colmap/settings.ts';
 import { writeSplatPly } from '../src/formats/splat-ply.ts';
-import { type GaussianCloud, gaussiansFromPoints, loadColmapScene, resolveSplatSettings, splitViews, createTrainer, evaluate, type Evaluation } from '../src/splat/index.ts';
+import { type GaussianCloud, gaussiansFromPoints, loadColmapScene, resolveSplatSettings, splitViews, createTrainer, evaluate, type Evaluation, restoreTrainer } from '../src/splat/index.ts';
 import { round, table } from './lib/report.ts';
 
 const { values } = parseArgs({
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     width: { type: 'string' },
     work: { type: 'string' },
     'sfm-only': { type: 'boolean', default: false },
+    'stop-after-minutes': { type: 'string' },
+    fresh: { type: 'boolean', default: false },
   },
 });
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,26 +72,46 @@ const rows: Row[] = [];
 const initial = gaussiansFromPoints(scene.points, { shDegree: settings.shDegree, opacity: settings.initOpacity, scale: settings.initScale });
 rows.push(await row('initialisation (untrained)', initial, undefined));
 
-const trainer = createTrainer({ views: train, points: scene.points, settings, seed: 0 });
+const checkpointPath = join(WORK, `checkpoint-${settings.iterations}.npz`);
+const resumed = !values.fresh && existsSync(checkpointPath);
+const trainer = resumed ? await restoreTrainer(checkpointPath, train) : createTrainer({ views: train, points: scene.points, settings, seed: 0 });
+if (resumed) console.log(`resuming from ${checkpointPath} at iteration ${trainer.iteration}`);
+const firstIteration = trainer.iteration;
 const trainStart = performance.now();
-await trainer.train({
+const cpuStart = process.cpuUsage();
+const stopAfter = values['stop-after-minutes'] ? AbortSignal.timeout(Number(values['stop-after-minutes']) * 60_000) : undefined;
+await trainer
+  .train({
+  signal: stopAfter,
+  checkpointEvery: 250,
+  checkpointPath,
   progressEvery: 100,
   onProgress: (p) => {
     const elapsed = (performance.now() - trainStart) / 1000;
-    const eta = (elapsed / p.iteration) * (settings.iterations - p.iteration);
-    console.log(`it ${p.iteration}/${settings.iterations}  loss ${p.loss.toFixed(4)}  ssim ${p.ssim.toFixed(3)}  ${p.gaussians} Gaussians  ${elapsed.toFixed(0)} s (ETA ${eta.toFixed(0)} s)`);
+    const eta = (elapsed / (p.iteration - firstIteration)) * (settings.iterations - p.iteration);
+    console.log(`it ${p.iteration}/${settings.iterations}  loss ${p.loss.toFixed(4)}  ssim ${p.ssim.toFixed(3)}  ${p.gaussians} Gaussians  ${elapsed.toFixed(0)} s (ETA ${eta.toFixed(0)} s)  load ${loadavg()[0]!.toFixed(1)}`);
   },
-});
+})
+  .catch(async (error: unknown) => {
+    if (!stopAfter?.aborted) throw error;
+    await trainer.saveCheckpoint(checkpointPath);
+    console.log(`stopped at iteration ${trainer.iteration} (--stop-after-minutes); checkpoint in ${checkpointPath}`);
+  });
 const trainSeconds = (performance.now() - trainStart) / 1000;
+const cpu = process.cpuUsage(cpuStart);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+const done = trainer.iteration - firstIteration;
+const partial = trainer.iteration < settings.iterations;
 const trained = trainer.gaussians();
+const trainerTimings = trainer.timings;
 await trainer.close();
 const plyPath = join(WORK, 'splat.ply');
 await writeSplatPly(plyPath, trained);
-rows.push(await row('PLY (trained)', trained, (await stat(plyPath)).size));
+rows.push(await row(partial ? `PLY (PARTIAL: iteration ${trainer.iteration})` : 'PLY (trained)', trained, (await stat(plyPath)).size));
 
 const init = rows[0]!;
 const ply = rows[1]!;
-console.log(`\n${values.dataset}: ${settings.iterations} iterations at ${first.width}×${first.height}, SH degree ${settings.shDegree}`);
+console.log(`\n${values.dataset}: ${trainer.iteration} of ${settings.iterations} iterations at ${first.width}×${first.height}, SH degree ${settings.shDegree}`);
 console.log(
   table(
     ['splat', 'Gaussians', 'bytes', 'train PSNR', 'train SSIM', 'held-out PSNR', 'held-out SSIM'],
@@ -100,10 +125,12 @@ console.log(`\ngoal training PSNR ≥ ${GOALS.trainPsnr} dB: ${round(ply.train.p
 console.log(`goal held-out PSNR ≥ ${GOALS.testPsnr} dB: ${round(ply.test.psnr, 2)} → ${check(ply.test.psnr >= GOALS.testPsnr)}`);
 const gain = ply.test.psnr - init.test.psnr;
 console.log(`goal held-out gain over the initialisation ≥ ${GOALS.testGainOverInit} dB: ${round(gain, 2)} → ${check(gain >= GOALS.testGainOverInit)}`);
-console.log(`training ${round(trainSeconds / 60, 1)} min for ${settings.iterations} iterations (${round(trainSeconds / settings.iterations, 3)} s/iteration; goal ≤ ${GOALS.minutesFor7k} min for 7k); SfM ${round(sfmSeconds, 0)} s; total ${round(totalMinutes, 1)} min`);
-const timings = Object.fromEntries(Object.entries(trainer.timings).map(([k, v]) => [k, round(v / 1000 / settings.iterations, 4)]));
+console.log(
+  `this sitting: ${done} iterations in ${round(trainSeconds / 60, 1)} min (${round(trainSeconds / Math.max(1, done), 3)} s/iteration wall, ${round(cpuSeconds / Math.max(1, done), 3)} CPU-s/iteration over all threads; load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}); goal ≤ ${GOALS.minutesFor7k} min for 7k; SfM ${round(sfmSeconds, 0)} s; total ${round(totalMinutes, 1)} min`,
+);
+const timings = Object.fromEntries(Object.entries(trainerTimings).map(([k, v]) => [k, round(v / 1000 / Math.max(1, done), 4)]));
 console.log(`per-iteration phases (s): ${JSON.stringify(timings)}`);
-console.log(JSON.stringify({ bench: 'splat-quality', dataset: values.dataset, iterations: settings.iterations, width: first.width, height: first.height, sfmSeconds, trainSeconds, totalMinutes, rows: rows.map((r) => ({ label: r.label, gaussians: r.gaussians, bytes: r.bytes, train: { psnr: r.train.psnr, ssim: r.train.ssim }, test: { psnr: r.test.psnr, ssim: r.test.ssim } })) }));
+console.log(JSON.stringify({ bench: 'splat-quality', dataset: values.dataset, iterations: trainer.iteration, partial, resumedFrom: resumed ? firstIteration : undefined, width: first.width, height: first.height, sfmSeconds, trainSeconds, cpuSeconds, totalMinutes, rows: rows.map((r) => ({ label: r.label, gaussians: r.gaussians, bytes: r.bytes, train: { psnr: r.train.psnr, ssim: r.train.ssim }, test: { psnr: r.test.psnr, ssim: r.test.ssim } })) }));
 
 async function row(label: string, cloud: GaussianCloud, bytes: number | undefined): Promise<Row> {
   return { label, gaussians: cloud.count, bytes, train: await evaluate(cloud, train), test: await evaluate(cloud, test) };
