@@ -16,6 +16,7 @@
  * writes a checkpoint there every 250 iterations and a later run resumes from it (unless
  * --fresh); --stop-after-minutes ends training early (checkpointed) and reports the splat as
  * it stands, marked PARTIAL — for a machine too busy to finish in one sitting.
+ * --evaluate-checkpoint FILE only scores a saved checkpoint (no training).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'sfm-only': { type: 'boolean', default: false },
     'stop-after-minutes': { type: 'string' },
     fresh: { type: 'boolean', default: false },
+    'evaluate-checkpoint': { type: 'string' },
   },
 });
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,13 +75,15 @@ const initial = gaussiansFromPoints(scene.points, { shDegree: settings.shDegree,
 rows.push(await row('initialisation (untrained)', initial, undefined));
 
 const checkpointPath = join(WORK, `checkpoint-${settings.iterations}.npz`);
-const resumed = !values.fresh && existsSync(checkpointPath);
-const trainer = resumed ? await restoreTrainer(checkpointPath, train) : createTrainer({ views: train, points: scene.points, settings, seed: 0 });
-if (resumed) console.log(`resuming from ${checkpointPath} at iteration ${trainer.iteration}`);
+const evaluateOnly = values['evaluate-checkpoint'];
+const resumeFrom = evaluateOnly ?? checkpointPath;
+const resumed = evaluateOnly !== undefined || (!values.fresh && existsSync(checkpointPath));
+const trainer = resumed ? await restoreTrainer(resumeFrom, train) : createTrainer({ views: train, points: scene.points, settings, seed: 0 });
+if (resumed) console.log(`${evaluateOnly ? 'evaluating' : 'resuming from'} ${resumeFrom} at iteration ${trainer.iteration}`);
 const firstIteration = trainer.iteration;
 const trainStart = performance.now();
 const cpuStart = process.cpuUsage();
-const stopAfter = values['stop-after-minutes'] ? AbortSignal.timeout(Number(values['stop-after-minutes']) * 60_000) : undefined;
+const stopAfter = evaluateOnly ? AbortSignal.abort() : values['stop-after-minutes'] ? AbortSignal.timeout(Number(values['stop-after-minutes']) * 60_000) : undefined;
 await trainer
   .train({
   signal: stopAfter,
@@ -94,6 +98,7 @@ await trainer
 })
   .catch(async (error: unknown) => {
     if (!stopAfter?.aborted) throw error;
+    if (evaluateOnly) return;
     await trainer.saveCheckpoint(checkpointPath);
     console.log(`stopped at iteration ${trainer.iteration} (--stop-after-minutes); checkpoint in ${checkpointPath}`);
   });

@@ -105,8 +105,8 @@ export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number):
           const vis = negExp(sigma);
           const raw = opacity * vis;
           const al = Math.min(raw, MAX_ALPHA);
-          const oneMinus = 1 - al;
-          const T = trans[p]! / oneMinus;
+          const inv = 1 / (1 - al);
+          const T = trans[p]! * inv;
           trans[p] = T;
           const w = al * T;
           const dc0 = dR[p]!;
@@ -120,7 +120,7 @@ export function rasterizeBackwardKernel(a: Arrays, part: number, parts: number):
           const b2 = behindB[p]!;
           if (raw < MAX_ALPHA) {
             // What lies behind: the colour composited after this Gaussian plus the background.
-            const dAlpha = dc0 * (c0 * T - b0 / oneMinus) + dc1 * (c1 * T - b1 / oneMinus) + dc2 * (c2 * T - b2 / oneMinus);
+            const dAlpha = dc0 * (c0 * T - b0 * inv) + dc1 * (c1 * T - b1 * inv) + dc2 * (c2 * T - b2 * inv);
             const dSigma = -raw * dAlpha;
             gmx += dSigma * (conA * dx + conB * dy);
             gmy += dSigma * (conB * dx + conC * dy);
