@@ -1,7 +1,18 @@
 /**
- * 3D Gaussian Splatting on the CPU: training (createTrainer / restoreTrainer), rendering and
- * evaluation (createRenderer, evaluate), scene loading from an undistorted COLMAP model.
- * The standard 3DGS PLY is in formats/splat-ply.ts.
+ * 3D Gaussian Splatting on the CPU: training, rendering and evaluation. The standard 3DGS PLY
+ * is in formats/splat-ply.ts (writeSplatPly / readSplatPly).
+ *
+ *   const settings = resolveSplatSettings({ preset: 'quick' });          // every knob overridable
+ *   const scene = await loadColmapScene(modelDir, imageDir, { width: settings.width });
+ *   const { train, test } = splitViews(scene.views);                    // index % 8 == 0 held out
+ *   const trainer = createTrainer({ views: train, points: scene.points, settings, seed: 1 });
+ *   await trainer.train({ signal, onProgress, checkpointEvery: 500, checkpointPath, onCheckpoint });
+ *   await trainer.toPly(plyPath);                                        // the cameras' world frame
+ *   const metrics = await evaluate(await readSplatPly(plyPath), test);   // { psnr, ssim, views }
+ *   await trainer.close();                                               // stops the worker threads
+ *
+ * A killed run continues with restoreTrainer(checkpointPath, train): with the same thread count
+ * it reproduces the uninterrupted run bit for bit.
  */
 export { type Camera, cameraCenter, resizeCamera } from './camera.ts';
 export type { GaussianCloud } from './gaussian-cloud.ts';
