@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { createRenderer, createTrainer, encodePng, type GaussianCloud, restoreTrainer, type View } from '../../src/splat/index.ts';
+import { readSplatPly } from '../../src/formats/splat-ply.ts';
+import { createRenderer, createTrainer, encodePng, evaluate, type GaussianCloud, restoreTrainer, type View } from '../../src/splat/index.ts';
 import { lookAtCamera, randomCloud } from './fixtures.ts';
 
 /** A synthetic scene: known Gaussians rendered from 8 cameras around it become the photos. */
@@ -66,6 +67,12 @@ test('training from a random start converges on a synthetic scene', async () => 
     assert.ok(Math.max(...counts) > 250, 'densification grew the Gaussians');
     assert.ok(Math.max(...counts) <= 1500, 'growth stopped at maxGaussians');
     assert.equal(trainer.shDegree, 1);
+    // The exported PLY is the trained splat: read back and rendered, it scores the same.
+    const ply = join(dir, 'trained.ply');
+    await trainer.toPly(ply);
+    const fromPly = await evaluate(await readSplatPly(ply), train, { threads: 2 });
+    assert.equal(fromPly.psnr, after.psnr);
+    assert.equal(fromPly.ssim, after.ssim);
   } finally {
     await trainer.close();
   }
