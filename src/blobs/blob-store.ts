@@ -32,6 +32,11 @@ export interface DownloadUrlOptions {
 export interface BlobStore {
   /** Moves (or uploads) a local file into place as `key`; the source file is consumed. */
   putFile(runId: string, key: string, localFile: string): Promise<BlobInfo>;
+  /**
+   * Streams `body` straight to `key` as it arrives (no whole copy in memory or on disk first). The
+   * blob appears only once complete; when the write fails (the body errors included), nothing is left.
+   */
+  putStream(runId: string, key: string, body: Readable): Promise<BlobInfo>;
   writeJson(runId: string, key: string, value: unknown): Promise<void>;
   stat(runId: string, key: string): Promise<BlobInfo | undefined>;
   read(runId: string, key: string, range?: { start: number; end: number }): Readable;

@@ -44,6 +44,11 @@ export class LocalBlobStore implements BlobStore {
     return info(s.size, s.mtime);
   }
 
+  async putStream(runId: string, key: string, body: Readable): Promise<BlobInfo> {
+    this.path(runId, key);
+    return this.putStaged(runId, key, await this.stage(body));
+  }
+
   async writeJson(runId: string, key: string, value: unknown): Promise<void> {
     const target = this.path(runId, key);
     await mkdir(dirname(target), { recursive: true });

@@ -58,6 +58,12 @@ export class S3BlobStore implements BlobStore {
     return this.#head(objectKey) as Promise<BlobInfo>;
   }
 
+  async putStream(runId: string, key: string, body: Readable): Promise<BlobInfo> {
+    const objectKey = this.#key(runId, key);
+    await this.#upload(objectKey, body);
+    return this.#head(objectKey) as Promise<BlobInfo>;
+  }
+
   async writeJson(runId: string, key: string, value: unknown): Promise<void> {
     await this.#client.send(
       new PutObjectCommand({

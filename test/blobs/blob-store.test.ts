@@ -145,6 +145,33 @@ for (const { kind, make } of STORES) {
       assert.deepEqual(await blobs.sweepStaging(new Date(Date.now() + 60_000)).then((s) => s.blobs), 0, 'putting it in place consumed the staged blob');
     });
 
+    test('putStream writes straight to the key, visible only once whole; a failed one leaves nothing', async () => {
+      const runId = newRunId();
+      const bytes = randomBytes(11 * MiB);
+      const { body, push, end } = handFed();
+      const writing = blobs.putStream(runId, 'images/p.jpg', body);
+      push(bytes.subarray(0, 6 * MiB));
+      await settle();
+      assert.equal(await blobs.stat(runId, 'images/p.jpg'), undefined, 'not there while it streams');
+      assert.deepEqual(await blobs.list(runId, ''), []);
+      push(bytes.subarray(6 * MiB));
+      end();
+      const info = await writing;
+      assert.equal(info.bytes, bytes.length);
+      assert.equal((await blobs.stat(runId, 'images/p.jpg'))?.etag, info.etag);
+      assert.deepEqual(await readAll(blobs.read(runId, 'images/p.jpg')), bytes);
+
+      const failing = handFed();
+      const refused = blobs.putStream(runId, 'images/q.jpg', failing.body);
+      failing.push(randomBytes(6 * MiB));
+      await settle();
+      failing.fail(new Error('too large'));
+      await assert.rejects(refused, /too large/);
+      assert.deepEqual(await blobs.list(runId, ''), ['images/p.jpg']);
+      assert.equal((await blobs.sweepStaging(new Date(Date.now() + 60_000))).blobs, 0, 'and nothing in staging either');
+      await assert.rejects(blobs.putStream(runId, '../escape.jpg', Readable.from([Buffer.from('x')])), /Invalid blob key/);
+    });
+
     test('a body that fails half-way leaves nothing staged, and the caller gets the body’s own error', async () => {
       const { body, push, fail } = handFed();
       const staging = blobs.stage(body);
