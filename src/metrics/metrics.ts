@@ -65,6 +65,17 @@ export class ReconMetrics {
         for (const engine of new Set([...engineIds(), ...depth.keys()])) this.set({ engine }, depth.get(engine) ?? 0);
       },
     });
+    new Gauge({
+      name: 'recon_runs_in_progress',
+      help: 'Runs a worker holds right now, per engine (with recon_queue_depth: the work an autoscaler sizes workers for)',
+      labelNames: ['engine'],
+      registers,
+      async collect() {
+        const running = await analytics.inProgress();
+        this.reset();
+        for (const engine of new Set([...engineIds(), ...running.keys()])) this.set({ engine }, running.get(engine) ?? 0);
+      },
+    });
     this.#httpDuration = new Histogram({
       name: 'recon_http_request_duration_seconds',
       help: 'HTTP request durations by method, route pattern and status code',
