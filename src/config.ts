@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -109,6 +110,16 @@ export const configSchema = z.object({
   /** Multipart part size and parts in flight per upload: the memory one upload may hold is about their product. */
   S3_PART_BYTES: int(5 * 1024 * 1024).max(5 * 1024 * 1024 * 1024).default(8 * 1024 * 1024),
   S3_PART_CONCURRENCY: int(1).max(64).default(4),
+  /** What this process calls itself in GET /api/workers and in each run it takes (default: the host name). */
+  RECON_WORKER_NAME: z.string().min(1).max(100).optional(),
+  /** A worker that stops beating this long (killed, machine lost) loses its runs to another worker; also its presence beat. */
+  RECON_JOB_HEARTBEAT_SECONDS: int(10).max(3600).default(30),
+  /** How often the queue looks for jobs whose worker stopped beating. */
+  RECON_QUEUE_SUPERVISE_SECONDS: int(1).max(3600).default(60),
+  /** How often the server sweeps blobs that no committed row mentions (crash leftovers). */
+  RECON_BLOB_SWEEP_SECONDS: int(1).default(3600),
+  /** Staged blobs and upload reservations older than this are taken for crash leftovers by the sweep. */
+  RECON_STAGING_MAX_AGE_SECONDS: int(60).default(24 * 3600),
 });
 
 export interface Config {
@@ -138,6 +149,8 @@ export interface Config {
   da3: { url: string | undefined; sharedDir: string | undefined; backendDir: string | undefined; pollIntervalMs: number; timeoutMs: number };
   /** Unset: run files live in the data folder. */
   s3: S3Config | undefined;
+  workers: { name: string; heartbeatSeconds: number; superviseSeconds: number };
+  blobSweep: { intervalMs: number; stagingMaxAgeMs: number };
 }
 
 export interface S3Config {
@@ -218,6 +231,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: c.DA3_TIMEOUT_SECONDS * 1000,
     },
     s3: s3Config(c, env),
+    workers: { name: c.RECON_WORKER_NAME ?? hostname(), heartbeatSeconds: c.RECON_JOB_HEARTBEAT_SECONDS, superviseSeconds: c.RECON_QUEUE_SUPERVISE_SECONDS },
+    blobSweep: { intervalMs: c.RECON_BLOB_SWEEP_SECONDS * 1000, stagingMaxAgeMs: c.RECON_STAGING_MAX_AGE_SECONDS * 1000 },
   };
 }
 

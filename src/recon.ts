@@ -73,7 +73,10 @@ export async function startRecon(config: Config, options: StartOptions): Promise
   try {
     await hub.start(store);
     cleanups.push(() => hub.stop());
-    const queue = await RunQueue.start(store, (error) => log.error({ err: error }, 'queue error'));
+    const queue = await RunQueue.start(store, (error) => log.error({ err: error }, 'queue error'), {
+      heartbeatSeconds: config.workers.heartbeatSeconds,
+      superviseSeconds: config.workers.superviseSeconds,
+    });
     cleanups.push(() => queue.stop());
 
     if (store.kind === 'pglite') {
