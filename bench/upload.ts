@@ -176,8 +176,8 @@ async function main() {
         alloc += s.blocks * 512;
       }
       if (stored !== body.payloadBytes) throw new Error(`recon round ${round}: stored ${stored} bytes, sent ${body.payloadBytes}`);
-      const leftovers = readdirSync(join(dataDir, 'tmp')).length;
-      if (leftovers) throw new Error(`recon round ${round}: ${leftovers} staging folders left in ${join(dataDir, 'tmp')}`);
+      const leftovers = readdirSync(join(dataDir, 'tmp', 'staging')).length;
+      if (leftovers) throw new Error(`recon round ${round}: ${leftovers} staged files left in ${join(dataDir, 'tmp', 'staging')}`);
       record('recon', round, rec, stored, alloc);
       await deleteRun(runId);
     }

@@ -56,6 +56,8 @@ export interface BlobStore {
   /** Puts a staged blob in place as the run's `key`, atomically; the staged blob is consumed. */
   putStaged(runId: string, key: string, staged: StagedBlob): Promise<BlobInfo>;
   discard(staged: StagedBlob): Promise<void>;
+  /** Bytes that can still be written; undefined for a store that does not run out this way (a bucket). */
+  spaceLeft(): Promise<number | undefined>;
   /** Removes what crashed processes left in staging before `olderThan`. */
   sweepStaging(olderThan: Date): Promise<StagingSweep>;
 

@@ -163,6 +163,10 @@ export class S3BlobStore implements BlobStore {
     await this.#client.send(new DeleteObjectCommand({ Bucket: this.#options.bucket, Key: this.#stagedKey(staged) }));
   }
 
+  async spaceLeft(): Promise<undefined> {
+    return undefined;
+  }
+
   async sweepStaging(olderThan: Date): Promise<StagingSweep> {
     const base = this.#stagingKey('');
     const stale: string[] = [];

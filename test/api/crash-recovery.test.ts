@@ -127,7 +127,7 @@ test('kill -9 while runs are queued, uploading and processing: a restart loses n
   assert.equal(stillUploading.status, 'uploading');
   assert.deepEqual(stillUploading.images, ['p0.jpg', 'p1.jpg', 'p2.jpg'], 'the interrupted upload added nothing');
   assert.deepEqual((await readdir(join(dataDir, 'runs', uploading, 'images'))).sort(), ['p0.jpg', 'p1.jpg', 'p2.jpg']);
-  assert.deepEqual(await readdir(join(dataDir, 'tmp')).catch(() => []), [], 'no partial upload files');
+  assert.deepEqual(await readdir(join(dataDir, 'tmp', 'staging')).catch(() => []), [], 'no partial upload files');
 
   const resumed = await waitForStatus(again, running, ['completed', 'failed'], 60_000);
   assert.equal(resumed.status, 'completed', resumed.error);

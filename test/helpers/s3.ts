@@ -24,6 +24,8 @@ export async function startS3(options: { bucket?: string; prefix?: string } = {}
   const directory = await mkdtemp(join(tmpdir(), 'recon-s3-'));
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
   const { port } = await server.run();
+  // Like an external service: an idle s3rver does not keep the test process alive.
+  server.httpServer?.unref();
   const endpoint = `http://127.0.0.1:${port}`;
   const env = {
     S3_BUCKET: bucket,
