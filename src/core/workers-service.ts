@@ -1,23 +1,15 @@
+import type { WorkersList } from '../contract/workers.ts';
+import type { RunsRepository } from '../db/runs-repository.ts';
 import type { WorkerPresenceRow, WorkersRepository } from '../db/workers-repository.ts';
-
-export interface WorkerView {
-  id: string;
-  name: string;
-  version: string;
-  engines: string[];
-  /** Runs the worker holds right now. */
-  runs: string[];
-  runsInProgress: number;
-  startedAt: string;
-  lastHeartbeatAt: string;
-}
 
 /** The worker processes sharing this database: each one beats while it lives; the API lists the live ones. */
 export class WorkersService {
   readonly #repo: WorkersRepository;
+  readonly #runs: Pick<RunsRepository, 'existing'>;
 
-  constructor(deps: { repo: WorkersRepository }) {
+  constructor(deps: { repo: WorkersRepository; runs: Pick<RunsRepository, 'existing'> }) {
     this.#repo = deps.repo;
+    this.#runs = deps.runs;
   }
 
   beat(worker: WorkerPresenceRow): Promise<void> {
@@ -29,17 +21,22 @@ export class WorkersService {
     return this.#repo.remove(id);
   }
 
-  async list(): Promise<WorkerView[]> {
+  /** Live workers; `owner` (an ordinary key) sees the ids of its own runs only. */
+  async list(owner: string | null): Promise<WorkersList> {
     const rows = await this.#repo.live();
-    return rows.map((row) => ({
-      id: row.id,
-      name: row.name,
-      version: row.version,
-      engines: row.engines,
-      runs: row.running,
-      runsInProgress: row.running.length,
-      startedAt: row.started_at.toISOString(),
-      lastHeartbeatAt: row.heartbeat_at.toISOString(),
-    }));
+    const held = rows.flatMap((row) => row.running);
+    const visible = owner ? await this.#runs.existing(held, owner) : new Set(held);
+    return {
+      workers: rows.map((row) => ({
+        id: row.id,
+        name: row.name,
+        version: row.version,
+        engines: row.engines,
+        runsInProgress: row.running.length,
+        runs: row.running.filter((id) => visible.has(id)),
+        startedAt: row.started_at.toISOString(),
+        lastHeartbeatAt: row.heartbeat_at.toISOString(),
+      })),
+    };
   }
 }
