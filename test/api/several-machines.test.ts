@@ -72,7 +72,9 @@ async function assertServedAsStored(api: TestServer, runId: string, type: string
   assert.equal(again.status, 304);
 }
 
-test('Postgres + S3 + a server without workers + two workers: runs complete on a worker, a worker killed mid-run is replaced, nothing lands on the server’s disk', async () => {
+test('Postgres + S3 + a server without workers + two workers: runs complete on a worker, a worker killed mid-run is replaced, nothing lands on the server’s disk', async (t) => {
+  const started = Date.now();
+  const mark = (what: string) => t.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   const shared = {
     DATABASE_URL: pg.url,
     ...s3.env,
@@ -92,6 +94,7 @@ test('Postgres + S3 + a server without workers + two workers: runs complete on a
     workers[name] = await startWorkerProcess({ ...shared, RECON_DATA_DIR: workerData[name], RECON_WORKER_NAME: name });
   }
 
+  mark('server and two workers up');
   const listed = await api.json('/api/workers');
   assert.equal(listed.status, 200);
   assert.deepEqual(listed.body.workers.map((w: { name: string }) => w.name).sort(), ['worker-a', 'worker-b']);
@@ -105,6 +108,7 @@ test('Postgres + S3 + a server without workers + two workers: runs complete on a
   const done = await waitForStatus(api, first, ['completed', 'failed', 'canceled'], 300_000);
   assert.equal(done.status, 'completed', `${done.error ?? ''}\n${server.output().slice(-2000)}`);
   assert.ok(['worker-a', 'worker-b'].includes(done.worker), `ran on ${done.worker}`);
+  mark(`first run completed on ${done.worker}`);
   await assertServedAsStored(api, first, 'glb', 'scene.glb');
   await assertServedAsStored(api, first, 'predictions', 'predictions.npz');
   const thumbnail = await api.fetch(`/api/runs/${first}/thumbnails/${done.images[0]}`);
@@ -126,10 +130,12 @@ test('Postgres + S3 + a server without workers + two workers: runs complete on a
   const busy = (await api.json('/api/workers')).body.workers.find((w: { name: string }) => w.name === victim);
   assert.deepEqual(busy?.runs, [second], 'GET /api/workers shows the run in progress');
   assert.equal(await workers[victim]!.kill('SIGKILL'), 'SIGKILL');
+  mark(`killed ${victim} (SIGKILL) while the second run was at ${(await api.json(`/api/runs/${second}`)).body.stage}`);
   const survivor = victim === 'worker-a' ? 'worker-b' : 'worker-a';
   const finished = await waitForStatus(api, second, ['completed', 'failed', 'canceled'], 300_000);
   assert.equal(finished.status, 'completed', `${finished.error ?? ''}\n${workers[survivor]!.output().slice(-3000)}`);
   assert.equal(finished.worker, survivor, 'the surviving worker finished it');
+  mark(`second run completed on ${survivor}, attempt ${finished.attempt}`);
   assert.ok(finished.attempt >= 2, `attempt ${finished.attempt}: the run was taken again`);
   await assertServedAsStored(api, second, 'glb', 'scene.glb');
   await assertServedAsStored(api, second, 'colmap', 'colmap.zip');
@@ -141,8 +147,10 @@ test('Postgres + S3 + a server without workers + two workers: runs complete on a
     await new Promise((r) => setTimeout(r, 500));
   }
 
+  mark(`${victim} dropped out of GET /api/workers`);
+
   // 3. Nothing of any run is on the server's disk; a deleted run leaves no object behind.
-  assert.deepEqual((await files(serverData)).filter((f) => !f.startsWith('logs')), [], 'the server keeps no run files');
+  assert.deepEqual(await files(serverData), [], 'the server keeps no run files (nor any other file: its database is Postgres)');
   assert.equal((await api.fetch(`/api/runs/${first}`, { method: 'DELETE' })).status, 204);
   assert.deepEqual(await s3.keys(`runs/${first}/`), []);
   assert.ok((await s3.keys(`runs/${second}/`)).includes(`runs/${second}/scene.glb`));
