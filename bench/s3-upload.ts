@@ -3,16 +3,17 @@
  * whose blob store is an S3 bucket, against the AWS SDK's own `Upload` (lib-storage) of the same
  * files to the same server, with the same part size and parallelism.
  *
- * The S3 server is s3rver in a child process; Recon and the SDK reference run in children of their
- * own too, so each one's CPU (and Recon's RSS, read from /proc every 50 ms plus the kernel's
+ * The S3 server is s3rver in a child process; Recon (`recon serve --no-workers`, as the API server
+ * of a deployment on several machines runs) and the SDK reference run in children of their own too, so each one's CPU (and Recon's RSS, read from /proc every 50 ms plus the kernel's
  * high-water mark) is its own. The sides alternate for ROUNDS rounds; dirty pages are flushed
  * (`sync`) before every upload. Goals: recon/reference ≥ 0.8, Recon's peak RSS growth during an
  * upload < 150 MB. Nothing asserts on timing; it fails only when an upload fails or what S3 holds
  * is not what was sent. The machine's load (`uptime`) is printed before and after: on a shared
  * machine the ratio is the number to read, not the MiB/s.
  *
- * Run: node_modules/.bin/node bench/s3-upload.ts   (last line: JSON with the numbers)
- * BENCH_ROUNDS=N changes the number of rounds.
+ * Run: node_modules/.bin/node bench/s3-upload.ts [--profile]   (last line: JSON with the numbers)
+ * BENCH_ROUNDS=N changes the number of rounds; --profile runs Recon under --cpu-prof and prints
+ * where its main thread spent the measured uploads.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -20,7 +21,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createRun, deleteRun } from './lib/recon-runs.ts';
 import { makeFiles, multipartBody, post, readAt } from './lib/multipart-body.ts';
+import { latestProfile, monotonicMicros, printSummary, summarize } from './lib/cpuprofile.ts';
 import { cpuSeconds, freePort, type NodeChild, RECON_NODE_FLAGS, RssSampler, sleep, startNode, waitForHttp } from './lib/proc.ts';
 import { MiB, max, median, mib, round, table } from './lib/report.ts';
 
@@ -33,6 +36,7 @@ const PART_BYTES = 8 * MiB;
 const PART_CONCURRENCY = 4;
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const CHECK_BYTES = 64 * 1024;
+const PROFILE = process.argv.includes('--profile');
 
 interface Measurement {
   side: 'sdk' | 'recon';
@@ -75,7 +79,8 @@ async function main() {
     });
 
     const port = await freePort();
-    const recon = startNode([...RECON_NODE_FLAGS, 'src/main.ts', 'serve'], {
+    const profiles = join(work, 'profiles');
+    const recon = startNode([...RECON_NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []), 'src/main.ts', 'serve', '--no-workers'], {
       RECON_DATA_DIR: dataDir,
       HOST: '127.0.0.1',
       PORT: String(port),
@@ -95,15 +100,6 @@ async function main() {
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/api/health`, recon);
 
-    const createRun = async () => {
-      const response = await fetch(`${base}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ engine: 'test' }) });
-      if (response.status !== 201) throw new Error(`POST /api/runs: ${response.status} ${await response.text()}`);
-      return ((await response.json()) as { runId: string }).runId;
-    };
-    const deleteRun = async (runId: string) => {
-      const response = await fetch(`${base}/api/runs/${runId}`, { method: 'DELETE' });
-      if (response.status !== 204) throw new Error(`DELETE /api/runs/${runId}: ${response.status} ${await response.text()}`);
-    };
     const sdkUpload = async (prefix: string, files: string[]) => {
       const child = startNode(['bench/lib/sdk-upload.ts'], {
         BENCH_S3: JSON.stringify({ endpoint, bucket: BUCKET, credentials: CREDENTIALS, prefix, partBytes: PART_BYTES, partConcurrency: PART_CONCURRENCY, files }),
@@ -117,13 +113,14 @@ async function main() {
 
     // Warm-up, not measured: module loading, the first multipart upload, the first run.
     await sdkUpload('warm/', warmSdkFiles);
-    const warmRun = await createRun();
+    const warmRun = await createRun(base);
     const warm = await post(`${base}/api/runs/${warmRun}/images`, warmBody);
     if (warm.status !== 200) throw new Error(`recon warm-up: ${warm.status} ${warm.text}`);
-    await deleteRun(warmRun);
+    await deleteRun(base, warmRun);
     await deleteKeys(client, await listKeys(client, 'warm/'));
 
     const measured: Measurement[] = [];
+    const windows: [number, number][] = [];
     const record = (m: Measurement) => {
       measured.push(m);
       console.log(`  round ${m.round} ${m.side.padEnd(5)} ${m.seconds.toFixed(2)} s  ${m.mibPerSecond.toFixed(1)} MiB/s  cpu ${m.cpuSeconds.toFixed(2)} s${m.side === 'recon' ? `  RSS +${mib(m.rssGrowth)} MiB` : ''}`);
@@ -136,11 +133,13 @@ async function main() {
       record({ side: 'sdk', round, seconds: sdk.seconds, mibPerSecond: body.payloadBytes / MiB / sdk.seconds, rssGrowth: 0, cpuSeconds: sdk.cpu });
       await deleteKeys(client, await listKeys(client, prefix));
 
-      const runId = await createRun();
+      const runId = await createRun(base);
       execFileSync('sync');
       const cpuBefore = cpuSeconds(recon.pid);
       const sampler = new RssSampler(recon.pid, 50);
+      const from = monotonicMicros();
       const result = await post(`${base}/api/runs/${runId}/images`, body);
+      windows.push([from, monotonicMicros()]);
       const rss = sampler.stop();
       const cpu = cpuSeconds(recon.pid) - cpuBefore;
       if (result.status !== 200) throw new Error(`recon round ${round}: HTTP ${result.status} ${result.text.slice(0, 500)}`);
@@ -149,7 +148,7 @@ async function main() {
       const byName = new Map(answer.stored.map((s) => [s.original, s.stored]));
       await verify(client, `runs/${runId}/images/`, sources, (file) => byName.get(basename(file)) ?? '');
       record({ side: 'recon', round, seconds: result.seconds, mibPerSecond: body.payloadBytes / MiB / result.seconds, rssGrowth: rss.growth, cpuSeconds: cpu });
-      await deleteRun(runId);
+      await deleteRun(base, runId);
       const left = await listKeys(client, `runs/${runId}/`);
       if (left.length) throw new Error(`recon round ${round}: ${left.length} objects left after DELETE /api/runs/${runId}`);
     }
@@ -191,6 +190,11 @@ async function main() {
       }),
     );
     client.destroy();
+    if (PROFILE) {
+      await recon.stop();
+      console.log(`\nRecon's main thread during the ${ROUNDS} measured uploads:`);
+      printSummary(summarize(latestProfile(profiles), windows));
+    }
   } finally {
     for (const child of children.reverse()) await child.stop();
     await rm(work, { recursive: true, force: true });

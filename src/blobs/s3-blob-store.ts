@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -55,13 +55,13 @@ export class S3BlobStore implements BlobStore {
     const objectKey = this.#key(runId, key);
     await this.#upload(objectKey, createReadStream(localFile));
     await rm(localFile, { force: true });
-    return this.#head(objectKey) as Promise<BlobInfo>;
+    return this.#written(objectKey);
   }
 
   async putStream(runId: string, key: string, body: Readable): Promise<BlobInfo> {
     const objectKey = this.#key(runId, key);
     await this.#upload(objectKey, body);
-    return this.#head(objectKey) as Promise<BlobInfo>;
+    return this.#written(objectKey);
   }
 
   async writeJson(runId: string, key: string, value: unknown): Promise<void> {
@@ -141,8 +141,8 @@ export class S3BlobStore implements BlobStore {
 
   async stage(body: Readable): Promise<StagedBlob> {
     const ref = this.#stagingKey(stagingName());
-    const bytes = await this.#upload(ref, body);
-    return { ref, bytes };
+    await this.#upload(ref, body);
+    return { ref, bytes: (await this.#written(ref)).bytes };
   }
 
   async stageFile(localFile: string): Promise<StagedBlob> {
@@ -207,16 +207,17 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Streams `body` to `objectKey` (multipart once it outgrows one part) and returns its size. On
-   * any failure the multipart upload is aborted by lib-storage and the key deleted — a service
-   * that keeps a cut-off single PUT would otherwise keep half a file — and the body's own error,
-   * when there is one, is what the caller gets.
+   * Streams `body` to `objectKey` (multipart once it outgrows one part). On any failure the
+   * multipart upload is aborted by lib-storage and the key deleted — a service that keeps a
+   * cut-off single PUT would otherwise keep half a file — and the body's own error, when there is
+   * one, is what the caller gets (not the abort's).
    */
-  async #upload(objectKey: string, body: Readable): Promise<number> {
-    const tally = { bytes: 0, error: undefined as unknown };
+  async #upload(objectKey: string, body: Readable): Promise<void> {
+    let bodyError: unknown;
+    body.once('error', (error) => (bodyError ??= error));
     const upload = new Upload({
       client: this.#client,
-      params: { Bucket: this.#options.bucket, Key: objectKey, Body: Readable.from(counted(body, tally)) },
+      params: { Bucket: this.#options.bucket, Key: objectKey, Body: body },
       partSize: this.#options.partBytes,
       queueSize: this.#options.partConcurrency,
     });
@@ -225,9 +226,15 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       body.destroy();
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.#options.bucket, Key: objectKey })).catch(() => {});
-      throw tally.error ?? error;
+      throw bodyError ?? error;
     }
-    return tally.bytes;
+  }
+
+  /** The info of an object just written (it exists: a missing one is an error). */
+  async #written(objectKey: string): Promise<BlobInfo> {
+    const info = await this.#head(objectKey);
+    if (!info) throw new Error(`${objectKey} is not in the bucket right after it was written`);
+    return info;
   }
 
   async #head(objectKey: string): Promise<BlobInfo | undefined> {
@@ -297,18 +304,6 @@ export class S3BlobStore implements BlobStore {
       uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
     return aborted;
-  }
-}
-
-async function* counted(body: Readable, tally: { bytes: number; error: unknown }) {
-  try {
-    for await (const chunk of body) {
-      tally.bytes += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
-  } catch (error) {
-    tally.error = error;
-    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import { imageKey } from '../domain/artifacts.ts';
 import { randomToken } from '../domain/ids.ts';
@@ -32,15 +33,22 @@ export class ImageUploads {
     this.#blobs = deps.blobs;
   }
 
-  /** Streams every file into the run; all of them are added, or none is. */
+  /**
+   * Streams every file into the run; all of them are added, or none is. A file's upload finishes
+   * (the last part, the multipart completion) while the next file already arrives: at most two
+   * files are in flight, so memory stays bounded by two uploads' parts.
+   */
   async upload(runId: string, owner: string | null | undefined, files: AsyncIterable<IncomingImage>): Promise<StoredImages> {
     const allowance = await this.#runs.uploadAllowance(runId, owner);
     const withinDisk = await this.diskCheck();
     const uploadId = randomToken(12);
     const placed: PlacedImage[] = [];
+    const writing: Promise<void>[] = [];
+    let failure: unknown;
     let runBytes = 0;
     try {
       for await (const file of files) {
+        if (failure) throw failure;
         const original = file.originalName;
         if (placed.length >= allowance.images) {
           throw tooManyImages(`"${original}" would go over the limit of ${allowance.maxImages} images per run`, allowance.maxImages);
@@ -50,22 +58,41 @@ export class ImageUploads {
           if (runBytes > allowance.bytes) return runTooLarge(`The upload goes over the limit of bytes per run at "${original}"`, allowance.maxRunBytes);
           return withinDisk(bytes);
         });
+        let image: PlacedImage;
         try {
           const type = await checked.type;
           const name = await this.#runs.reserveImageName(runId, owner, safeImageName(original, type.extension), uploadId);
-          const image: PlacedImage = { originalName: original, name, bytes: 0, contentType: type.mime };
-          placed.push(image);
-          image.bytes = (await this.#blobs.putStream(runId, imageKey(name), checked.body)).bytes;
+          image = { originalName: original, name, bytes: 0, contentType: type.mime };
         } catch (error) {
           checked.body.destroy();
           throw uploadError(error, original);
         }
+        placed.push(image);
+        const write = this.#blobs.putStream(runId, imageKey(image.name), checked.body).then(
+          (info) => {
+            image.bytes = info.bytes;
+          },
+          (error) => {
+            failure ??= uploadError(error, original);
+          },
+        );
+        writing.push(write);
+        // The next file can start once this one's bytes have all been read; a body that failed
+        // (a check refused it, the client went away) first lets its write settle with the reason.
+        const bodyRead = await Promise.race([finished(checked.body).then(() => true, () => false), write.then(() => true)]);
+        if (!bodyRead) await write;
+        if (writing.length >= 2) await writing.shift();
+        if (failure) throw failure;
       }
+      await Promise.all(writing);
+      if (failure) throw failure;
       return await this.#runs.commitReserved(runId, owner, uploadId, placed);
     } catch (error) {
+      await Promise.all(writing);
       await Promise.all(placed.map((image) => this.#blobs.remove(runId, imageKey(image.name)).catch(() => {})));
       await this.#runs.releaseReserved(runId, uploadId).catch(() => {});
-      throw error;
+      // A write's own reason comes first: what multipart says afterwards is only its echo.
+      throw failure ?? error;
     }
   }
 
