@@ -21,7 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { createRun, deleteRun } from './lib/recon-runs.ts';
+import { createRun, deleteRun, uploadServerEnv } from './lib/recon-runs.ts';
 import { makeFiles, multipartBody, post, readAt } from './lib/multipart-body.ts';
 import { latestProfile, monotonicMicros, printSummary, summarize } from './lib/cpuprofile.ts';
 import { cpuSeconds, freePort, type NodeChild, RECON_NODE_FLAGS, RssSampler, sleep, startNode, waitForHttp } from './lib/proc.ts';
@@ -81,14 +81,7 @@ async function main() {
     const port = await freePort();
     const profiles = join(work, 'profiles');
     const recon = startNode([...RECON_NODE_FLAGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`] : []), 'src/main.ts', 'serve', '--no-workers'], {
-      RECON_DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      RECON_TEST_ENGINES: '1',
-      MAX_FILE_BYTES: String(100 * MiB),
-      MAX_RUN_BYTES: String(2 * 1024 * MiB),
-      RECON_LOG_LEVEL: 'warn',
-      DATABASE_URL: undefined,
+      ...uploadServerEnv(dataDir, port),
       S3_BUCKET: BUCKET,
       S3_ENDPOINT: endpoint,
       S3_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,

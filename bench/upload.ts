@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { latestProfile, monotonicMicros, printSummary, summarize } from './lib/cpuprofile.ts';
-import { createRun, deleteRun } from './lib/recon-runs.ts';
+import { createRun, deleteRun, uploadServerEnv } from './lib/recon-runs.ts';
 import { makeFiles, multipartBody, post, sameEnds } from './lib/multipart-body.ts';
 import { cpuSeconds, freePort, type NodeChild, RECON_NODE_FLAGS, RssSampler, startNode, waitForHttp } from './lib/proc.ts';
 import { MiB, max, median, mib, round, table } from './lib/report.ts';
@@ -74,16 +74,7 @@ async function main() {
     const referenceUrl = `http://127.0.0.1:${referencePort}/upload`;
 
     const port = await freePort();
-    const recon = startNode([...RECON_NODE_FLAGS, ...profileFlags('recon'), 'src/main.ts', 'serve'], {
-      RECON_DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      RECON_TEST_ENGINES: '1',
-      MAX_FILE_BYTES: String(100 * MiB),
-      MAX_RUN_BYTES: String(2 * 1024 * MiB),
-      RECON_LOG_LEVEL: 'warn',
-      DATABASE_URL: undefined,
-    });
+    const recon = startNode([...RECON_NODE_FLAGS, ...profileFlags('recon'), 'src/main.ts', 'serve'], uploadServerEnv(dataDir, port));
     children.push(recon);
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/api/health`, recon);

@@ -1,4 +1,20 @@
-/** The two calls the upload benches make on a Recon server besides the upload itself. */
+/** What the upload benches set up on a Recon server besides the upload itself. */
+
+const MiB = 1024 * 1024;
+
+/** The environment of a Recon server taking 1 GiB uploads: limits that allow them, quiet logs, the embedded database. */
+export function uploadServerEnv(dataDir: string, port: number): Record<string, string | undefined> {
+  return {
+    RECON_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    RECON_TEST_ENGINES: '1',
+    MAX_FILE_BYTES: String(100 * MiB),
+    MAX_RUN_BYTES: String(2 * 1024 * MiB),
+    RECON_LOG_LEVEL: 'warn',
+    DATABASE_URL: undefined,
+  };
+}
 
 /** A new run of the test engine; its id. */
 export async function createRun(base: string): Promise<string> {
