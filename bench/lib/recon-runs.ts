@@ -1,7 +1,6 @@
 /** What the upload benches set up on a Recon server besides the upload itself. */
 import { MiB } from './report.ts';
 
-
 /** The environment of a Recon server taking 1 GiB uploads: limits that allow them, quiet logs, the embedded database. */
 export function uploadServerEnv(dataDir: string, port: number): Record<string, string | undefined> {
   return {
