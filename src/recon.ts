@@ -76,13 +76,17 @@ export interface StartOptions {
   sweepBlobs?: boolean;
 }
 
-/** Run files in the S3 bucket when S3_BUCKET is set, in the data folder otherwise. */
-function openBlobStore(config: Config, cleanups: (() => Promise<void>)[]): BlobStore {
+/** Run files in the S3 bucket when S3_BUCKET is set (checked now, so a wrong setting stops the start), in the data folder otherwise. */
+async function openBlobStore(config: Config, cleanups: (() => Promise<void>)[]): Promise<BlobStore> {
   if (!config.s3) return new LocalBlobStore(join(config.dataDir, 'runs'), join(config.dataDir, 'tmp', 'staging'));
   const client = createS3Client(config.s3);
   cleanups.push(async () => client.destroy());
   const { bucket, prefix, partBytes, partConcurrency, presignSeconds } = config.s3;
-  return new S3BlobStore({ client, options: { bucket, prefix, partBytes, partConcurrency, presignSeconds } });
+  const store = new S3BlobStore({ client, options: { bucket, prefix, partBytes, partConcurrency, presignSeconds } });
+  await store.check().catch((error: Error) => {
+    throw new ConfigError(error.message);
+  });
+  return store;
 }
 
 function logSweep(log: Logger, report: BlobSweepReport) {
@@ -117,7 +121,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     const keys = new ApiKeyService(new ApiKeysRepository(store.db), config.auth.envKeys);
     const runsRepository = new RunsRepository(store.db);
     const runEvents = new RunEventsRepository(store.db);
-    const blobs = openBlobStore(config, cleanups);
+    const blobs = await openBlobStore(config, cleanups);
     const engines = createEngineRegistry(config);
     cleanups.push(async () => {
       await Promise.all(engines.list().map((engine) => engine.close?.()));

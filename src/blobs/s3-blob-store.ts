@@ -9,6 +9,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
@@ -49,6 +50,19 @@ export class S3BlobStore implements BlobStore {
   constructor(deps: { client: S3Client; options: S3BlobStoreOptions }) {
     this.#client = deps.client;
     this.#options = deps.options;
+  }
+
+  /** Fails with what to fix when the bucket cannot be reached (wrong endpoint, name or credentials). */
+  async check(): Promise<void> {
+    const { bucket, prefix } = this.#options;
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      const status = e.$metadata?.httpStatusCode;
+      const why = status === 404 ? 'it does not exist' : status === 403 ? 'access is denied (check the credentials)' : `${e.name ?? 'error'}: ${e.message ?? String(error)}`;
+      throw new Error(`The S3 bucket "${bucket}"${prefix ? ` (prefix ${prefix})` : ''} cannot be used: ${why}. Check S3_BUCKET, S3_ENDPOINT, S3_REGION and the credentials`);
+    }
   }
 
   async putFile(runId: string, key: string, localFile: string): Promise<BlobInfo> {

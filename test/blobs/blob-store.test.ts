@@ -225,6 +225,12 @@ for (const { kind, make } of STORES) {
 }
 
 describe('S3BlobStore beyond s3rver', () => {
+  test('check() says what to fix when the bucket cannot be used', async () => {
+    await s3Store().check();
+    const missing = new S3BlobStore({ client: s3.client, options: { bucket: 'no-such-bucket', prefix: '', partBytes: PART_BYTES, partConcurrency: 1, presignSeconds: 60 } });
+    await assert.rejects(missing.check(), /The S3 bucket "no-such-bucket" cannot be used: it does not exist\. Check S3_BUCKET, S3_ENDPOINT/);
+  });
+
   test('presigned download URLs serve the object with the file name and type asked for', async () => {
     const blobs = s3Store();
     const runId = newRunId();
