@@ -20,6 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { latestProfile, monotonicMicros, printSummary, summarize } from './lib/cpuprofile.ts';
+import { createRun, deleteRun, uploadServerEnv } from './lib/recon-runs.ts';
 import { makeFiles, multipartBody, post, sameEnds } from './lib/multipart-body.ts';
 import { cpuSeconds, freePort, type NodeChild, RECON_NODE_FLAGS, RssSampler, startNode, waitForHttp } from './lib/proc.ts';
 import { MiB, max, median, mib, round, table } from './lib/report.ts';
@@ -73,43 +74,21 @@ async function main() {
     const referenceUrl = `http://127.0.0.1:${referencePort}/upload`;
 
     const port = await freePort();
-    const recon = startNode([...RECON_NODE_FLAGS, ...profileFlags('recon'), 'src/main.ts', 'serve'], {
-      RECON_DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      RECON_TEST_ENGINES: '1',
-      MAX_FILE_BYTES: String(100 * MiB),
-      MAX_RUN_BYTES: String(2 * 1024 * MiB),
-      RECON_LOG_LEVEL: 'warn',
-      DATABASE_URL: undefined,
-    });
+    const recon = startNode([...RECON_NODE_FLAGS, ...profileFlags('recon'), 'src/main.ts', 'serve'], uploadServerEnv(dataDir, port));
     children.push(recon);
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/api/health`, recon);
     console.log(`servers up in ${((performance.now() - started) / 1000).toFixed(1)} s: reference pid ${reference.pid}, recon pid ${recon.pid} (${base})`);
 
-    const createRun = async () => {
-      const response = await fetch(`${base}/api/runs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ engine: 'test' }),
-      });
-      if (response.status !== 201) throw new Error(`POST /api/runs: ${response.status} ${await response.text()}`);
-      return ((await response.json()) as { runId: string }).runId;
-    };
-    const deleteRun = async (runId: string) => {
-      const response = await fetch(`${base}/api/runs/${runId}`, { method: 'DELETE' });
-      if (response.status !== 204) throw new Error(`DELETE /api/runs/${runId}: ${response.status} ${await response.text()}`);
-    };
 
     // Warm-up: one small upload each, not measured.
     {
       const warmReference = await post(referenceUrl, warmBody);
       if (warmReference.status !== 200) throw new Error(`reference warm-up: ${warmReference.status} ${warmReference.text}`);
-      const runId = await createRun();
+      const runId = await createRun(base);
       const warmRecon = await post(`${base}/api/runs/${runId}/images`, warmBody);
       if (warmRecon.status !== 200) throw new Error(`recon warm-up: ${warmRecon.status} ${warmRecon.text}`);
-      await deleteRun(runId);
+      await deleteRun(base, runId);
       for (const name of readdirSync(referenceDir)) await rm(join(referenceDir, name), { force: true });
     }
 
@@ -159,7 +138,7 @@ async function main() {
       await rm(answer.path, { force: true });
 
       // Recon: a new run, 20 images in one request, each stored as sent.
-      const runId = await createRun();
+      const runId = await createRun(base);
       const rec = await measure('recon', round, recon.pid, `${base}/api/runs/${runId}/images`);
       const result = JSON.parse(rec.result.text) as { imagesUploaded: number; images: string[]; stored: { original: string; stored: string }[] };
       if (result.imagesUploaded !== FILES || result.images.length !== FILES) {
@@ -176,10 +155,10 @@ async function main() {
         alloc += s.blocks * 512;
       }
       if (stored !== body.payloadBytes) throw new Error(`recon round ${round}: stored ${stored} bytes, sent ${body.payloadBytes}`);
-      const leftovers = readdirSync(join(dataDir, 'tmp')).length;
-      if (leftovers) throw new Error(`recon round ${round}: ${leftovers} staging folders left in ${join(dataDir, 'tmp')}`);
+      const leftovers = readdirSync(join(dataDir, 'tmp', 'staging')).length;
+      if (leftovers) throw new Error(`recon round ${round}: ${leftovers} staged files left in ${join(dataDir, 'tmp', 'staging')}`);
       record('recon', round, rec, stored, alloc);
-      await deleteRun(runId);
+      await deleteRun(base, runId);
     }
 
     const sides = (['reference', 'recon'] as const).map((side) => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -88,6 +89,37 @@ export const configSchema = z.object({
   DA3_POLL_INTERVAL_MS: int(10).default(1000),
   /** A da3 task that is not done after this long fails the run. */
   DA3_TIMEOUT_SECONDS: int(1).default(1800),
+  /** Keep run files in this S3 bucket instead of the data folder (what several machines share). */
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** The S3-compatible service (MinIO, R2, Garage, …); unset = AWS S3 in S3_REGION. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).optional(),
+  /** Every key starts with this (e.g. `recon/`), so Recon can share a bucket. */
+  S3_PREFIX: z
+    .string()
+    .default('')
+    .refine((p) => !p.startsWith('/') && !p.split('/').some((part) => part === '.' || part === '..'), 'no leading "/" and no "." or ".." parts'),
+  /** Path-style URLs (`endpoint/bucket/key`); on by default with S3_ENDPOINT, as most self-hosted services need. */
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  /** Credentials for S3 only; without them the standard AWS chain is used (AWS_ACCESS_KEY_ID, profiles, instance roles). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** `proxy`: artifacts stream through Recon; `redirect`: 302 to a short-lived presigned URL of the bucket. */
+  S3_DOWNLOADS: z.enum(['proxy', 'redirect']).default('proxy'),
+  S3_PRESIGN_SECONDS: int(1).max(7 * 24 * 3600).default(300),
+  /** Multipart part size and parts in flight per upload: the memory one upload may hold is about their product. */
+  S3_PART_BYTES: int(5 * 1024 * 1024).max(5 * 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  S3_PART_CONCURRENCY: int(1).max(64).default(4),
+  /** What this process calls itself in GET /api/workers and in each run it takes (default: the host name). */
+  RECON_WORKER_NAME: z.string().min(1).max(100).optional(),
+  /** A worker that stops beating this long (killed, machine lost) loses its runs to another worker; also its presence beat. */
+  RECON_JOB_HEARTBEAT_SECONDS: int(10).max(3600).default(30),
+  /** How often the queue looks for jobs whose worker stopped beating. */
+  RECON_QUEUE_SUPERVISE_SECONDS: int(1).max(3600).default(60),
+  /** How often the server sweeps blobs that no committed row mentions (crash leftovers). */
+  RECON_BLOB_SWEEP_SECONDS: int(1).default(3600),
+  /** Staged blobs and upload reservations older than this are taken for crash leftovers by the sweep. */
+  RECON_STAGING_MAX_AGE_SECONDS: int(60).default(24 * 3600),
 });
 
 export interface Config {
@@ -115,6 +147,23 @@ export interface Config {
   vggtLocal: { weights: string | undefined; python: string; timeoutMs: number; loadTimeoutMs: number; allowCpu: boolean };
   /** da3: `url` unset means the engine is listed but unusable. */
   da3: { url: string | undefined; sharedDir: string | undefined; backendDir: string | undefined; pollIntervalMs: number; timeoutMs: number };
+  /** Unset: run files live in the data folder. */
+  s3: S3Config | undefined;
+  workers: { name: string; heartbeatSeconds: number; superviseSeconds: number };
+  blobSweep: { intervalMs: number; stagingMaxAgeMs: number };
+}
+
+export interface S3Config {
+  bucket: string;
+  endpoint: string | undefined;
+  region: string;
+  prefix: string;
+  forcePathStyle: boolean;
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  downloads: 'proxy' | 'redirect';
+  presignSeconds: number;
+  partBytes: number;
+  partConcurrency: number;
 }
 
 export class ConfigError extends Error {}
@@ -181,5 +230,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollIntervalMs: c.DA3_POLL_INTERVAL_MS,
       timeoutMs: c.DA3_TIMEOUT_SECONDS * 1000,
     },
+    s3: s3Config(c, env),
+    workers: { name: c.RECON_WORKER_NAME ?? hostname(), heartbeatSeconds: c.RECON_JOB_HEARTBEAT_SECONDS, superviseSeconds: c.RECON_QUEUE_SUPERVISE_SECONDS },
+    blobSweep: { intervalMs: c.RECON_BLOB_SWEEP_SECONDS * 1000, stagingMaxAgeMs: c.RECON_STAGING_MAX_AGE_SECONDS * 1000 },
+  };
+}
+
+function s3Config(c: z.infer<typeof configSchema>, env: Record<string, string | undefined>): S3Config | undefined {
+  if (!c.S3_BUCKET) {
+    const stray = (['S3_ENDPOINT', 'S3_PREFIX', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const).filter((name) => env[name]);
+    if (stray.length) throw new ConfigError(`${stray.join(', ')} set without S3_BUCKET: set S3_BUCKET to keep run files in S3, or unset them`);
+    return undefined;
+  }
+  if (!c.S3_ACCESS_KEY_ID !== !c.S3_SECRET_ACCESS_KEY) {
+    throw new ConfigError('Set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (then the standard AWS credentials are used)');
+  }
+  return {
+    bucket: c.S3_BUCKET,
+    endpoint: c.S3_ENDPOINT,
+    region: c.S3_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    prefix: c.S3_PREFIX && !c.S3_PREFIX.endsWith('/') ? `${c.S3_PREFIX}/` : c.S3_PREFIX,
+    forcePathStyle: c.S3_FORCE_PATH_STYLE ?? !!c.S3_ENDPOINT,
+    credentials: c.S3_ACCESS_KEY_ID && c.S3_SECRET_ACCESS_KEY ? { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } : undefined,
+    downloads: c.S3_DOWNLOADS,
+    presignSeconds: c.S3_PRESIGN_SECONDS,
+    partBytes: c.S3_PART_BYTES,
+    partConcurrency: c.S3_PART_CONCURRENCY,
   };
 }

@@ -9,6 +9,7 @@ import { createLogger } from './logger.ts';
 import { rerunCommand, runCommand } from './cli/run.ts';
 import { cancelCommand, downloadCommand, logsCommand, lsCommand, statusCommand } from './cli/runs.ts';
 import { HELP } from './cli/usage.ts';
+import { workersCommand } from './cli/workers.ts';
 import { ReconApiError, ReconConnectionError } from './sdk/client.ts';
 
 const USAGE = `recon — photos in, 3D scenes out
@@ -27,7 +28,8 @@ Usage:
   recon inspect <file> [--json]     summarise an .npz, a .glb or a COLMAP model folder
   recon demo [--exit]               reconstruct the bundled photos with COLMAP
   recon serve [--port N] [--host H] [--data DIR] [--no-workers] [--insecure-no-auth]
-  recon worker                      process queued runs (needs DATABASE_URL)
+  recon worker                      process queued runs (needs DATABASE_URL; S3_BUCKET on another machine)
+  recon workers [--json]            the live workers: engines, runs in progress, last heartbeat
   recon <command> --help
 
 Client commands talk to RECON_URL (default http://127.0.0.1:3000) with RECON_API_KEY as the
@@ -64,12 +66,13 @@ async function serve(args: string[], workerOnly: boolean) {
   const log = createLogger(config.logLevel);
   // Loaded on demand: the server's modules take seconds to load, client commands need none of them.
   const { startRecon } = await import('./recon.ts');
-  const recon = await startRecon(config, { log, workers: !values['no-workers'] });
+  const recon = await startRecon(config, { log, workers: !values['no-workers'], sweepBlobs: !workerOnly });
   if (!workerOnly) {
     const url = await recon.listen();
     log.info({ url, dataDir: config.dataDir, database: recon.store.kind }, `Recon is listening on ${url}`);
   } else {
-    log.info({ engines: recon.engines.list().map((e) => e.id) }, 'worker started');
+    if (!config.s3) log.warn('no S3_BUCKET: this worker keeps run files in its own data folder, which only works on the server’s machine and folder');
+    log.info({ name: config.workers.name, engines: recon.worker?.engines() ?? [] }, 'worker started');
   }
   let stopping = false;
   const stop = async (signal: string) => {
@@ -110,6 +113,8 @@ async function main(argv: string[]): Promise<unknown> {
       return cancelCommand(rest);
     case 'engines':
       return enginesCommand(rest);
+    case 'workers':
+      return workersCommand(rest);
     case 'keys':
       return keysCommand(rest);
     case 'inspect':

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -5,7 +6,17 @@ import type { Logger } from 'pino';
 import { ApiKeyService } from './auth/key-service.ts';
 import { BatchesService } from './batches/batches-service.ts';
 import { isLoopbackHost } from './auth/loopback.ts';
+import type { BlobStore } from './blobs/blob-store.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
+import { S3BlobStore } from './blobs/s3-blob-store.ts';
+import { createS3Client } from './blobs/s3-client.ts';
+import { BlobSweep, type BlobSweepReport } from './core/blob-sweep.ts';
+import { ImageUploads } from './core/image-uploads.ts';
+import { Periodic } from './core/periodic.ts';
+import { WorkersService } from './core/workers-service.ts';
+import { WorkersRepository } from './db/workers-repository.ts';
+import { RECON_VERSION } from './domain/version.ts';
+import { WorkerPresence } from './worker/worker-presence.ts';
 import { type Config, ConfigError } from './config.ts';
 import { EngineCatalog } from './core/engine-catalog.ts';
 import { LimitsReport } from './core/limits-report.ts';
@@ -43,6 +54,8 @@ export interface Recon {
   store: Store;
   runs: RunsService;
   engines: EngineRegistry;
+  /** Where run files live: the data folder, or the S3 bucket. */
+  blobs: BlobStore;
   app: FastifyInstance;
   worker: RunWorker | undefined;
   /** Where the HTTP server listens, once `listen()` ran. */
@@ -59,6 +72,26 @@ export interface StartOptions {
   workers?: boolean;
   /** How webhook target names are resolved (tests inject answers; the default asks the system). */
   webhookResolve?: Resolve;
+  /** Sweep uncommitted blobs now and then (`recon serve` does; `recon worker` leaves it to the servers). */
+  sweepBlobs?: boolean;
+}
+
+/** Run files in the S3 bucket when S3_BUCKET is set (checked now, so a wrong setting stops the start), in the data folder otherwise. */
+async function openBlobStore(config: Config, cleanups: (() => Promise<void>)[]): Promise<BlobStore> {
+  if (!config.s3) return new LocalBlobStore(join(config.dataDir, 'runs'), join(config.dataDir, 'tmp', 'staging'));
+  const client = createS3Client(config.s3);
+  cleanups.push(async () => client.destroy());
+  const { bucket, prefix, partBytes, partConcurrency, presignSeconds } = config.s3;
+  const store = new S3BlobStore({ client, options: { bucket, prefix, partBytes, partConcurrency, presignSeconds } });
+  await store.check().catch((error: Error) => {
+    throw new ConfigError(error.message);
+  });
+  return store;
+}
+
+function logSweep(log: Logger, report: BlobSweepReport) {
+  const found = report.staged + report.uncommitted.length + report.orphanRuns.length + (report.multipartUploads === 'unsupported' ? 0 : report.multipartUploads);
+  if (found) log.warn(report, 'removed blobs that no committed row mentions (left by a crash)');
 }
 
 /** Wires the store, queue, blobs, services, worker and HTTP app together. */
@@ -73,7 +106,10 @@ export async function startRecon(config: Config, options: StartOptions): Promise
   try {
     await hub.start(store);
     cleanups.push(() => hub.stop());
-    const queue = await RunQueue.start(store, (error) => log.error({ err: error }, 'queue error'));
+    const queue = await RunQueue.start(store, (error) => log.error({ err: error }, 'queue error'), {
+      heartbeatSeconds: config.workers.heartbeatSeconds,
+      superviseSeconds: config.workers.superviseSeconds,
+    });
     cleanups.push(() => queue.stop());
 
     if (store.kind === 'pglite') {
@@ -85,7 +121,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     const keys = new ApiKeyService(new ApiKeysRepository(store.db), config.auth.envKeys);
     const runsRepository = new RunsRepository(store.db);
     const runEvents = new RunEventsRepository(store.db);
-    const blobs = new LocalBlobStore(join(config.dataDir, 'runs'));
+    const blobs = await openBlobStore(config, cleanups);
     const engines = createEngineRegistry(config);
     cleanups.push(async () => {
       await Promise.all(engines.list().map((engine) => engine.close?.()));
@@ -95,9 +131,20 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     const feed = new RunEventFeed({ events: runEvents, hub, runExists: async (id) => !!(await runsRepository.find(id)) });
     const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits, hub, feed });
     const execution = new RunExecution({ runs: runsRepository, events: runEvents, blobs, service: runs });
+    const sweep = new BlobSweep({ runs: runsRepository, blobs });
+    const sweepWindow = () => ({ recentSince: new Date(Date.now() - 2 * config.blobSweep.intervalMs) });
     if (store.kind === 'pglite') {
-      const removed = await runs.removeUncommittedImages();
-      if (removed) log.warn({ files: removed }, 'removed image files of uploads cut short by a restart');
+      // Nothing else writes to this store: whatever is staged or reserved was cut short by a restart.
+      logSweep(log, await sweep.sweep(new Date(), sweepWindow().recentSince));
+    }
+    if (options.sweepBlobs ?? true) {
+      const sweeps = new Periodic({
+        task: async () => logSweep(log, await sweep.sweep(new Date(Date.now() - config.blobSweep.stagingMaxAgeMs), sweepWindow().recentSince)),
+        intervalMs: config.blobSweep.intervalMs,
+        onError: (error) => log.warn({ err: error }, 'blob sweep failed'),
+      });
+      sweeps.start();
+      cleanups.push(() => sweeps.stop());
     }
 
     // Webhooks, batches and metrics follow the run event log; they watch before the worker starts,
@@ -134,9 +181,13 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await deliveries.stop();
     });
 
+    const workers = new WorkersService({ repo: new WorkersRepository(store.db), runs: runsRepository });
     let worker: RunWorker | undefined;
     if (options.workers ?? config.runWorkers) {
+      let presence: WorkerPresence | undefined;
       worker = new RunWorker({
+        name: config.workers.name,
+        onActiveChange: () => presence?.changed(),
         queue,
         execution,
         runs: runsRepository,
@@ -161,7 +212,19 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       }
       await worker.start({ onlyAvailable: store.kind === 'postgres' });
       const running = worker;
-      cleanups.push(() => running.stop());
+      presence = new WorkerPresence({
+        workers,
+        identity: { id: randomUUID(), name: config.workers.name, version: RECON_VERSION },
+        heartbeatSeconds: config.workers.heartbeatSeconds,
+        state: () => ({ engines: running.engines(), running: running.running() }),
+        log,
+      });
+      await presence.start();
+      const beating = presence;
+      cleanups.push(async () => {
+        await running.stop();
+        await beating.stop();
+      });
     }
 
     const predictions = new PredictionsService(runs, blobs);
@@ -187,7 +250,9 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       {
         config,
         runs,
-        files: new RunFilesService({ runs, blobs }),
+        uploads: new ImageUploads({ runs, blobs }),
+        workers,
+        files: new RunFilesService({ runs, blobs, redirectDownloads: config.s3?.downloads === 'redirect' }),
         predictions,
         engines: new EngineCatalog(engines),
         limits: new LimitsReport(config),
@@ -207,6 +272,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       store,
       runs,
       engines,
+      blobs,
       app,
       worker,
       url: undefined,

@@ -95,7 +95,7 @@ export function makeFiles(dir: string, prefix: string, count: number, bytes: num
   return paths;
 }
 
-function readAt(path: string, position: number, length: number): Buffer {
+export function readAt(path: string, position: number, length: number): Buffer {
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.alloc(length);

@@ -1,27 +1,30 @@
-import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isRunId, randomToken } from '../domain/ids.ts';
-import type { BlobInfo, BlobStore } from './blob-store.ts';
-
-const SAFE_KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[^\0\\]+$/;
+import { assertRunKey, stagedAt, stagingName } from './blob-keys.ts';
+import type { BlobInfo, BlobStore, StagedBlob, StagingSweep } from './blob-store.ts';
 
 function info(bytes: number, modifiedAt: Date): BlobInfo {
   return { bytes, modifiedAt, etag: `"${bytes.toString(16)}-${Math.floor(modifiedAt.getTime()).toString(16)}"` };
 }
 
-/** Blobs as files under `<dataDir>/runs/<runId>/`, the seed's storage layout. */
+/** Blobs as files under `<dataDir>/runs/<runId>/`, the seed's storage layout; staging in a folder beside it. */
 export class LocalBlobStore implements BlobStore {
   readonly root: string;
-  constructor(root: string) {
+  readonly #stagingDir: string;
+
+  /** `stagingDir` must be on the same file system as `root`, so putting a staged file in place is a rename. */
+  constructor(root: string, stagingDir = join(dirname(root), 'tmp', 'staging')) {
     this.root = root;
+    this.#stagingDir = stagingDir;
   }
 
   /** Refuses anything that could step outside the run's folder. */
   path(runId: string, key = ''): string {
-    if (!isRunId(runId)) throw new Error(`Invalid run id ${JSON.stringify(runId)}`);
-    if (key && (!SAFE_KEY.test(key) || key.startsWith('/'))) throw new Error(`Invalid blob key ${JSON.stringify(key)}`);
+    assertRunKey(runId, key);
     return join(this.root, runId, key);
   }
 
@@ -39,6 +42,11 @@ export class LocalBlobStore implements BlobStore {
     }
     const s = await stat(target);
     return info(s.size, s.mtime);
+  }
+
+  async putStream(runId: string, key: string, body: Readable): Promise<BlobInfo> {
+    this.path(runId, key);
+    return this.putStaged(runId, key, await this.stage(body));
   }
 
   async writeJson(runId: string, key: string, value: unknown): Promise<void> {
@@ -83,5 +91,67 @@ export class LocalBlobStore implements BlobStore {
 
   async deleteRun(runId: string): Promise<void> {
     await rm(this.path(runId), { recursive: true, force: true });
+  }
+
+  async runIds(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && isRunId(e.name)).map((e) => e.name);
+  }
+
+  async stage(body: Readable): Promise<StagedBlob> {
+    const ref = await this.#newStagedPath();
+    const out = createWriteStream(ref, { flags: 'wx' });
+    try {
+      await pipeline(body, out);
+    } catch (error) {
+      await rm(ref, { force: true });
+      throw error;
+    }
+    return { ref, bytes: out.bytesWritten };
+  }
+
+  async stageFile(localFile: string): Promise<StagedBlob> {
+    const ref = await this.#newStagedPath();
+    // Staged blobs are never written to, so a hard link is a safe, free copy.
+    await link(localFile, ref).catch(() => copyFile(localFile, ref));
+    return { ref, bytes: (await stat(ref)).size };
+  }
+
+  async putStaged(runId: string, key: string, staged: StagedBlob): Promise<BlobInfo> {
+    return this.putFile(runId, key, this.#stagedPath(staged));
+  }
+
+  async discard(staged: StagedBlob): Promise<void> {
+    await rm(this.#stagedPath(staged), { force: true });
+  }
+
+  async spaceLeft(): Promise<number> {
+    await mkdir(this.root, { recursive: true });
+    const fs = await statfs(this.root);
+    return fs.bavail * fs.bsize;
+  }
+
+  async sweepStaging(olderThan: Date): Promise<StagingSweep> {
+    const names = await readdir(this.#stagingDir).catch(() => []);
+    let blobs = 0;
+    for (const name of names) {
+      const at = stagedAt(name);
+      if (!at || at >= olderThan) continue;
+      await rm(join(this.#stagingDir, name), { force: true });
+      blobs++;
+    }
+    return { blobs, multipartUploads: 0 };
+  }
+
+  async #newStagedPath(): Promise<string> {
+    await mkdir(this.#stagingDir, { recursive: true });
+    return join(this.#stagingDir, stagingName());
+  }
+
+  /** A staged ref names a file of this store's staging folder, nothing else. */
+  #stagedPath(staged: StagedBlob): string {
+    const name = basename(staged.ref);
+    if (!stagedAt(name) || staged.ref !== join(this.#stagingDir, name)) throw new Error(`Not a staged blob of this store: ${JSON.stringify(staged.ref)}`);
+    return staged.ref;
   }
 }

@@ -76,6 +76,7 @@ export async function statusCommand(args: string[]): Promise<number> {
   ];
   if (run.startedAt) rows.push(['started', run.startedAt]);
   if (run.finishedAt) rows.push(['finished', `${run.finishedAt} (took ${took(run)})`]);
+  if (run.worker) rows.push(['worker', run.worker]);
   if (run.attempt > 1) rows.push(['attempt', String(run.attempt)]);
   if (run.parentRunId) rows.push(['rerun of', run.parentRunId]);
   if (run.webhookUrl) rows.push(['webhook', run.webhookUrl]);

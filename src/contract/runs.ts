@@ -20,6 +20,7 @@ export const runView = z
     error: z.string().optional(),
     errorHint: z.string().optional(),
     attempt: z.number().int(),
+    worker: z.string().optional().describe('The worker that took the run last (RECON_WORKER_NAME or its host name)'),
     parentRunId: z.string().optional(),
     webhookUrl: z.string().optional(),
     artifacts: z.record(z.string(), z.string()).describe('Artifact URLs by type'),

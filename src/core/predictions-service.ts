@@ -1,4 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import { ARTIFACT_FILES } from '../domain/artifacts.ts';
 import { from3x4, invertRigid4, type Mat4, multiply4 } from '../formats/geometry.ts';
@@ -32,11 +34,19 @@ export class PredictionsService {
       const reason = run.artifacts.unavailable.predictions;
       throw predictionsNotFound(runId, { reason, status: run.status });
     }
-    const path = await this.#blobs.localPath(runId, ARTIFACT_FILES.predictions, tmpdir());
+    // A remote store downloads the file into a folder of this request's own, removed on close.
+    const scratch = await mkdtemp(join(tmpdir(), 'recon-npz-'));
+    const removeScratch = () => rm(scratch, { recursive: true, force: true });
     try {
-      return await readNpz(path);
+      const path = await this.#blobs.localPath(runId, ARTIFACT_FILES.predictions, scratch);
+      const npz = await readNpz(path).catch((error: Error) => {
+        throw predictionsUnreadable(runId, error.message);
+      });
+      const close = npz.close;
+      return Object.assign(npz, { close: () => close().finally(removeScratch) });
     } catch (error) {
-      throw predictionsUnreadable(runId, (error as Error).message);
+      await removeScratch();
+      throw error;
     }
   }
 

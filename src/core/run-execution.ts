@@ -8,10 +8,16 @@ import { ACTIVE_STATUSES, type RunStatus } from '../domain/run-status.ts';
 import type { GlbMetadata } from '../domain/artifacts.ts';
 import type { RunsService } from './runs-service.ts';
 
-/** A worker's hold on one run: valid while the run still carries the job's token. */
+/**
+ * A worker's hold on one run: valid while the run still carries the job's token and this attempt.
+ * A job taken again (its worker stopped beating) keeps its token but starts a new attempt, so the
+ * worker that lost it can no longer write anything — not a row, not an artifact.
+ */
 export interface RunLease {
   runId: string;
   token: string;
+  /** Set once the run is claimed: the attempt this worker is making. */
+  attempt?: number;
 }
 
 /** Statuses a worker's run can be in: an engine's `uploading` stage (to a remote service) included. */
@@ -38,33 +44,39 @@ export class RunExecution {
     this.#service = deps.service;
   }
 
-  /** Takes the run for this job, or returns undefined when the job is stale. */
-  async claim(lease: RunLease): Promise<RunRow | undefined> {
-    const claimed = await this.withLease(lease, async (row, trx) => {
+  /**
+   * Takes the run for this job as a new attempt by `worker`, or returns undefined when the job is
+   * stale. The attempt starts with no artifacts: whatever an earlier attempt recorded is not served.
+   */
+  async claim(job: RunLease, worker: string): Promise<{ row: RunRow; lease: RunLease } | undefined> {
+    const claimed = await this.withLease({ runId: job.runId, token: job.token }, async (row, trx) => {
       const attempt = row.attempt + 1;
+      const artifacts = { available: {}, unavailable: {} };
       await this.#service.setStatus(
         row,
         {
           status: 'processing',
           stage: 'starting',
-          message: attempt > 1 ? `attempt ${attempt}` : 'starting',
+          message: attempt > 1 ? `attempt ${attempt} on ${worker}` : `starting on ${worker}`,
           attempt,
+          worker,
+          artifacts: JSON.stringify(artifacts),
           started_at: row.started_at ?? new Date(),
           error: null,
           error_hint: null,
         },
         trx,
       );
-      return { ...row, attempt };
+      return { row: { ...row, attempt, worker, artifacts }, lease: { runId: job.runId, token: job.token, attempt } };
     });
-    if (claimed) await this.#service.afterChange(lease.runId);
+    if (claimed) await this.#service.afterChange(job.runId);
     return claimed;
   }
 
   /** Is the lease still this worker's? (false once the run was canceled or re-queued) */
   async holds(lease: RunLease): Promise<boolean> {
     const row = await this.#runs.find(lease.runId);
-    return !!row && row.job_token === lease.token && LEASED_STATUSES.includes(row.status);
+    return !!row && held(row, lease);
   }
 
   reporter(lease: RunLease, onError: (error: unknown) => void) {
@@ -90,15 +102,28 @@ export class RunExecution {
     await this.#events.append(lease.runId, 'log', { lines });
   }
 
+  /**
+   * Stores an artifact: its bytes are staged first, then put in place and recorded in one step
+   * under the run's lock, only while the lease holds — a worker that lost the run never replaces
+   * what the worker that has it stored.
+   */
   async putArtifact(lease: RunLease, kind: ArtifactKind, file: string) {
-    const info = await this.#blobs.putFile(lease.runId, ARTIFACT_FILES[kind], file);
-    await this.withLease(lease, async (row, trx) => {
-      const artifacts = structuredClone(row.artifacts);
-      artifacts.available[kind] = { bytes: info.bytes, etag: info.etag, updatedAt: new Date().toISOString() };
-      delete artifacts.unavailable[kind];
-      await this.#runs.update(row.id, { artifacts: JSON.stringify(artifacts) }, trx);
-      await this.#events.append(row.id, 'log', { lines: [`artifact ${kind} stored (${info.bytes} bytes)`] }, trx);
-    });
+    const staged = await this.#blobs.stageFile(file);
+    try {
+      const stored = await this.withLease(lease, async (row, trx) => {
+        const info = await this.#blobs.putStaged(lease.runId, ARTIFACT_FILES[kind], staged);
+        const artifacts = structuredClone(row.artifacts);
+        artifacts.available[kind] = { bytes: info.bytes, etag: info.etag, updatedAt: new Date().toISOString() };
+        delete artifacts.unavailable[kind];
+        await this.#runs.update(row.id, { artifacts: JSON.stringify(artifacts) }, trx);
+        await this.#events.append(row.id, 'log', { lines: [`artifact ${kind} stored (${info.bytes} bytes)`] }, trx);
+        return true;
+      });
+      if (!stored) await this.#blobs.discard(staged);
+    } catch (error) {
+      await this.#blobs.discard(staged).catch(() => {});
+      throw error;
+    }
   }
 
   async markUnavailable(lease: RunLease, kind: ArtifactKind, reason: string) {
@@ -159,10 +184,13 @@ export class RunExecution {
   private async withLease<T>(lease: RunLease, work: (row: RunRow, trx: Transaction<Database>) => Promise<T>) {
     return this.#runs.transaction(async (trx) => {
       const row = await this.#runs.findForUpdate(lease.runId, trx);
-      const held = row && row.job_token === lease.token && LEASED_STATUSES.includes(row.status);
-      return held ? work(row, trx) : undefined;
+      return row && held(row, lease) ? work(row, trx) : undefined;
     });
   }
+}
+
+function held(row: RunRow, lease: RunLease): boolean {
+  return row.job_token === lease.token && (lease.attempt === undefined || row.attempt === lease.attempt) && LEASED_STATUSES.includes(row.status);
 }
 
 /**

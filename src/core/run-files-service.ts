@@ -14,6 +14,8 @@ export interface StoredFile {
   /** The name a download is saved under. */
   fileName: string;
   read(range?: { start: number; end: number }): Readable;
+  /** Where to send the client instead (a short-lived presigned URL of the bucket), when downloads are redirected. */
+  redirectUrl?: string;
 }
 
 /**
@@ -23,10 +25,13 @@ export interface StoredFile {
 export class RunFilesService {
   readonly #runs: Pick<RunsService, 'findOwned' | 'get'>;
   readonly #blobs: BlobStore;
+  readonly #redirect: boolean;
 
-  constructor(deps: { runs: Pick<RunsService, 'findOwned' | 'get'>; blobs: BlobStore }) {
+  /** `redirectDownloads`: artifacts answer with a presigned URL of the store (S3_DOWNLOADS=redirect) instead of passing through. */
+  constructor(deps: { runs: Pick<RunsService, 'findOwned' | 'get'>; blobs: BlobStore; redirectDownloads?: boolean }) {
     this.#runs = deps.runs;
     this.#blobs = deps.blobs;
+    this.#redirect = deps.redirectDownloads ?? false;
   }
 
   async artifact(runId: string, kind: ArtifactKind, owner?: string | null): Promise<StoredFile> {
@@ -38,7 +43,9 @@ export class RunFilesService {
     // before recording it) never is.
     const info = run.artifacts.available[kind] ? await this.#blobs.stat(runId, key) : undefined;
     if (!info) throw artifactNotFound(runId, kind);
-    return { ...info, contentType: ARTIFACT_CONTENT_TYPES[kind], fileName: `${runId}-${key}`, read: (range) => this.#blobs.read(runId, key, range) };
+    const file: StoredFile = { ...info, contentType: ARTIFACT_CONTENT_TYPES[kind], fileName: `${runId}-${key}`, read: (range) => this.#blobs.read(runId, key, range) };
+    if (this.#redirect && this.#blobs.downloadUrl) file.redirectUrl = await this.#blobs.downloadUrl(runId, key, file);
+    return file;
   }
 
   async image(runId: string, name: string, owner?: string | null): Promise<StoredFile> {

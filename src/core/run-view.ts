@@ -24,6 +24,7 @@ export function toRunView(row: RunRow, images: string[], queuePosition: number |
     ...(row.error && { error: row.error }),
     ...(row.error_hint && { errorHint: row.error_hint }),
     attempt: row.attempt,
+    ...(row.worker && { worker: row.worker }),
     ...(row.parent_run_id && { parentRunId: row.parent_run_id }),
     ...(row.webhook_url && { webhookUrl: row.webhook_url }),
     artifacts,

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { BlobStore } from '../blobs/blob-store.ts';
+import type { BlobStore, StagedBlob } from '../blobs/blob-store.ts';
 import type { RunEventsRepository } from '../db/run-events-repository.ts';
 import type { ImageRow, RunsRepository } from '../db/runs-repository.ts';
 import type { Database, RunRow, RunUpdate } from '../db/schema.ts';
@@ -8,6 +8,7 @@ import type { RunQueue } from '../queue/run-queue.ts';
 import { newRunId, randomToken } from '../domain/ids.ts';
 import { compareNames, uniqueName } from './image-names.ts';
 import { emptyUpload, invalidSettings, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, tooFewImages, tooManyImages } from '../domain/problems.ts';
+import { imageKey } from '../domain/artifacts.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus } from '../domain/run-status.ts';
 import type { RunView } from '../contract/runs.ts';
 import type { RunEventFeed } from './run-event-feed.ts';
@@ -25,14 +26,24 @@ export interface RunLimits {
   minFreeDiskBytes?: number;
 }
 
-/** An uploaded file already written to a temporary path and recognised as an image. */
+/** An uploaded file already in the blob store's staging area and recognised as an image. */
 export interface StagedImage {
   originalName: string;
   safeName: string;
-  path: string;
+  staged: StagedBlob;
   bytes: number;
   contentType: string;
 }
+
+/** An image whose bytes are already in place under a name `reserveImageName` gave it. */
+export interface PlacedImage {
+  originalName: string;
+  name: string;
+  bytes: number;
+  contentType: string;
+}
+
+export type StoredImages = RunView & { stored: { original: string; stored: string }[] };
 
 export interface CreateRunInput {
   settings?: Record<string, unknown> | undefined;
@@ -168,46 +179,70 @@ export class RunsService {
   }
 
   /**
-   * Adds staged files to the run, all or nothing: names are made unique, files move into the
-   * run's storage, rows are inserted, and any failure removes what was moved.
+   * Adds staged files to the run, all or nothing: names are made unique, files are put in place in
+   * the run's storage, rows are inserted, and any failure removes what was put in place.
    */
-  async addImages(id: string, staged: StagedImage[], owner?: string | null): Promise<RunView & { stored: { original: string; stored: string }[] }> {
+  async addImages(id: string, staged: StagedImage[], owner?: string | null): Promise<StoredImages> {
     if (!staged.length) throw emptyUpload();
-    const moved: string[] = [];
+    const placed: string[] = [];
     const stored: { original: string; stored: string }[] = [];
     try {
       await this.#runs.transaction(async (trx) => {
         const row = await this.lockOwned(id, owner, trx);
         this.assertAcceptsImages(row);
         const existing = await this.#runs.images(id, trx);
-        const engine = this.#engines.get(row.engine);
-        const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
-        if (existing.length + staged.length > maxImages) {
-          throw tooManyImages(`the run has ${existing.length} and this upload adds ${staged.length}, over the limit of ${maxImages} per run`, maxImages);
-        }
-        const totalBytes = [...existing, ...staged].reduce((sum, i) => sum + i.bytes, 0);
-        if (totalBytes > this.#limits.maxRunBytes) {
-          throw runTooLarge(`The run's images would total ${totalBytes} bytes, over the limit of ${this.#limits.maxRunBytes} per run`, this.#limits.maxRunBytes);
-        }
-        const taken = new Set(existing.map((i) => i.name));
+        this.assertImageLimits(row, existing, staged);
+        const taken = new Set([...existing.map((i) => i.name), ...(await this.#runs.reservedImageNames(id, trx))]);
         const rows: ImageRow[] = [];
         for (const file of staged) {
           const name = uniqueName(file.safeName, taken);
           taken.add(name);
-          await this.#blobs.putFile(id, `images/${name}`, file.path);
-          moved.push(name);
+          await this.#blobs.putStaged(id, imageKey(name), file.staged);
+          placed.push(name);
           rows.push({ name, bytes: file.bytes, contentType: file.contentType });
           stored.push({ original: file.originalName, stored: name });
         }
-        await this.#runs.addImages(id, rows, trx);
-        if (row.status !== 'uploading') await this.setStatus(row, { status: 'uploading' }, trx);
-        await this.#events.append(id, 'log', { lines: stored.map((s) => `stored image ${s.stored}`) }, trx);
+        await this.recordImages(row, rows, trx);
       });
     } catch (error) {
-      await Promise.all(moved.map((name) => this.#blobs.remove(id, `images/${name}`)));
+      await Promise.all(placed.map((name) => this.#blobs.remove(id, imageKey(name))));
       throw error;
     }
     return { ...(await this.afterChange(id)), stored };
+  }
+
+  /**
+   * Takes a unique name for an image whose bytes are about to stream straight to their place, so
+   * no other upload (in this process or another) writes the same key. Undone by `releaseReserved`,
+   * made part of the run by `commitReserved`; a sweep removes what a dead process left.
+   */
+  async reserveImageName(id: string, owner: string | null | undefined, wanted: string, uploadId: string): Promise<string> {
+    return this.#runs.transaction(async (trx) => {
+      const row = await this.lockOwned(id, owner, trx);
+      this.assertAcceptsImages(row);
+      const taken = new Set([...(await this.#runs.images(id, trx)).map((i) => i.name), ...(await this.#runs.reservedImageNames(id, trx))]);
+      const name = uniqueName(wanted, taken);
+      await this.#runs.reserveImageName(id, name, uploadId, trx);
+      return name;
+    });
+  }
+
+  /** Makes the upload's placed images part of the run, all at once (limits checked again, under the run's lock). */
+  async commitReserved(id: string, owner: string | null | undefined, uploadId: string, images: PlacedImage[]): Promise<StoredImages> {
+    if (!images.length) throw emptyUpload();
+    await this.#runs.transaction(async (trx) => {
+      const row = await this.lockOwned(id, owner, trx);
+      this.assertAcceptsImages(row);
+      this.assertImageLimits(row, await this.#runs.images(id, trx), images);
+      await this.#runs.releaseReservations(id, uploadId, trx);
+      await this.recordImages(row, images.map(({ name, bytes, contentType }) => ({ name, bytes, contentType })), trx);
+    });
+    return { ...(await this.afterChange(id)), stored: images.map((i) => ({ original: i.originalName, stored: i.name })) };
+  }
+
+  /** An upload that failed: its names are free again (its bytes are the caller's to remove). */
+  releaseReserved(id: string, uploadId: string): Promise<void> {
+    return this.#runs.releaseReservations(id, uploadId);
   }
 
   /** Queues the run for its engine. */
@@ -260,7 +295,7 @@ export class RunsService {
     const merged = sameEngine ? { ...parent.settings, ...settings } : settings;
     const { engine, settings: validated } = this.validateSettings(engineId ?? parent.engine, merged);
     const childId = newRunId();
-    await Promise.all(images.map((image) => this.#blobs.copy(id, childId, `images/${image.name}`)));
+    await Promise.all(images.map((image) => this.#blobs.copy(id, childId, imageKey(image.name))));
     try {
       await this.#runs.transaction(async (trx) => {
         await this.#runs.insert(
@@ -294,23 +329,6 @@ export class RunsService {
       throw error;
     }
     return this.afterChange(childId);
-  }
-
-  /**
-   * After a crash: an upload moves its files into place before its transaction commits, so a
-   * crash in between leaves files no row mentions. They were never part of the run; remove them.
-   */
-  async removeUncommittedImages(): Promise<number> {
-    let removed = 0;
-    for (const id of await this.#runs.acceptingImages()) {
-      const known = new Set((await this.#runs.images(id)).map((i) => `images/${i.name}`));
-      for (const key of await this.#blobs.list(id, 'images')) {
-        if (known.has(key)) continue;
-        await this.#blobs.remove(id, key);
-        removed++;
-      }
-    }
-    return removed;
   }
 
   /** Puts a run in the engine's queue under a fresh job token (stale jobs then do nothing). */
@@ -371,6 +389,25 @@ export class RunsService {
     if (total >= max) {
       throw queuedRunsLimit(owner, total, max);
     }
+  }
+
+  private assertImageLimits(row: RunRow, existing: { bytes: number }[], adding: { bytes: number }[]) {
+    const engine = this.#engines.get(row.engine);
+    const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
+    if (existing.length + adding.length > maxImages) {
+      throw tooManyImages(`the run has ${existing.length} and this upload adds ${adding.length}, over the limit of ${maxImages} per run`, maxImages);
+    }
+    const totalBytes = [...existing, ...adding].reduce((sum, i) => sum + i.bytes, 0);
+    if (totalBytes > this.#limits.maxRunBytes) {
+      throw runTooLarge(`The run's images would total ${totalBytes} bytes, over the limit of ${this.#limits.maxRunBytes} per run`, this.#limits.maxRunBytes);
+    }
+  }
+
+  /** Inserts the image rows, marks the run uploading and logs the names, in the caller's transaction. */
+  private async recordImages(row: RunRow, rows: ImageRow[], trx: Transaction<Database>) {
+    await this.#runs.addImages(row.id, rows, trx);
+    if (row.status !== 'uploading') await this.setStatus(row, { status: 'uploading' }, trx);
+    await this.#events.append(row.id, 'log', { lines: rows.map((r) => `stored image ${r.name}`) }, trx);
   }
 
   private assertAcceptsImages(row: RunRow) {

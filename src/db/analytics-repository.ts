@@ -40,6 +40,15 @@ export class AnalyticsRepository {
     return new Map(rows.map((r) => [r.engine, Number(r.waiting)]));
   }
 
+  /** Runs a worker holds right now, per engine: with the queue depth, what an autoscaler sizes workers on. */
+  async inProgress(): Promise<Map<string, number>> {
+    const { rows } = await sql<{ engine: string; running: number }>`
+      select engine, count(*)::int as running from runs
+      where status in ('processing', 'fetching', 'uploading') and job_token is not null and stage is distinct from 'waiting'
+      group by engine`.execute(this.#db);
+    return new Map(rows.map((r) => [r.engine, Number(r.running)]));
+  }
+
   async byStatus(owner: string | null): Promise<Record<string, number>> {
     const { rows } = await sql<{ status: string; runs: number }>`
       select status, count(*)::int as runs from runs

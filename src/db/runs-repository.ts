@@ -125,6 +125,47 @@ export class RunsRepository {
     return byRun;
   }
 
+  /** Names an upload under way has reserved in the run (their bytes may already be in place). */
+  async reservedImageNames(runId: string, db: Db = this.#db): Promise<string[]> {
+    const rows = await db.selectFrom('run_uploads').select('name').where('run_id', '=', runId).execute();
+    return rows.map((r) => r.name);
+  }
+
+  async reserveImageName(runId: string, name: string, uploadId: string, trx: Transaction<Database>): Promise<void> {
+    await trx.insertInto('run_uploads').values({ run_id: runId, name, upload_id: uploadId }).execute();
+  }
+
+  async releaseReservations(runId: string, uploadId: string, db: Db = this.#db): Promise<void> {
+    await db.deleteFrom('run_uploads').where('run_id', '=', runId).where('upload_id', '=', uploadId).execute();
+  }
+
+  /** Reservations older than `olderThan`: uploads whose process died before committing or cleaning up. */
+  staleReservations(olderThan: Date): Promise<{ runId: string; name: string; uploadId: string }[]> {
+    return this.#db
+      .selectFrom('run_uploads')
+      .select(['run_id as runId', 'name', 'upload_id as uploadId'])
+      .where('created_at', '<', olderThan)
+      .execute();
+  }
+
+  /** Of these run ids, those that have a row (and belong to `owner`, when given). */
+  async existing(runIds: string[], owner?: string): Promise<Set<string>> {
+    if (!runIds.length) return new Set();
+    let query = this.#db.selectFrom('runs').select('id').where('id', 'in', runIds);
+    if (owner) query = query.where('owner', '=', owner);
+    return new Set((await query.execute()).map((r) => r.id));
+  }
+
+  /** Runs whose blobs may be mid-write: taking images, held by a worker, or finished since `since`. */
+  async writable(since: Date): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('runs')
+      .select('id')
+      .where((eb) => eb.or([eb('status', 'in', ['queued', 'uploading']), eb('job_token', 'is not', null), eb('finished_at', '>=', since)]))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   async addImages(runId: string, images: ImageRow[], trx: Transaction<Database>): Promise<void> {
     if (!images.length) return;
     await trx

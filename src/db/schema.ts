@@ -28,6 +28,8 @@ export interface RunsTable {
   started_at: NullableTimestamp;
   finished_at: NullableTimestamp;
   updated_at: Timestamp;
+  /** The name of the worker that last took the run. */
+  worker: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunImagesTable {
@@ -169,6 +171,29 @@ export interface Database {
   session_images: SessionImagesTable;
   api_keys: ApiKeysTable;
   webhook_dispatch_cursor: { id: Generated<number>; last_event_id: ColumnType<number, number, number> };
+  workers: WorkersTable;
+  run_uploads: RunUploadsTable;
+}
+
+export interface WorkersTable {
+  /** One per worker process (its name may be shared, e.g. the host name). */
+  id: string;
+  name: string;
+  version: string;
+  engines: Json<string[]>;
+  /** Ids of the runs the process holds right now. */
+  running: Json<string[]>;
+  heartbeat_seconds: number;
+  started_at: Timestamp;
+  heartbeat_at: Timestamp;
+}
+
+/** A name reserved for an image whose bytes are on their way to `images/<name>`. */
+export interface RunUploadsTable {
+  run_id: string;
+  name: string;
+  upload_id: string;
+  created_at: Timestamp;
 }
 
 export type RunRow = Selectable<RunsTable>;
@@ -183,4 +208,5 @@ export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type NewWebhookDeliveryRow = Insertable<WebhookDeliveriesTable>;
 export type BatchRow = Selectable<BatchesTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type WorkerRow = Selectable<WorkersTable>;
 export type NewApiKeyRow = Insertable<ApiKeysTable>;

@@ -24,6 +24,7 @@ import { sessionsRoutes } from './routes/sessions.ts';
 import { systemRoutes } from './routes/system.ts';
 import { webRoutes } from './routes/web.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { workersRoutes } from './routes/workers.ts';
 
 /** The Fastify app: one plugin per resource, zod schemas on every route, OpenAPI from them. */
 export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInstance> {
@@ -79,6 +80,7 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   await app.register(webhookRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(analyticsRoutes, deps);
+  await app.register(workersRoutes, deps);
   // Last: its catch-all GET serves the web app for every path no API route claims.
   await app.register(webRoutes);
   return app;

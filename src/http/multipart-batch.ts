@@ -1,10 +1,7 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { randomToken } from '../domain/ids.ts';
-import { batchFileFieldInvalid, diskFull, batchRunsFieldInvalid, batchRunsFieldMissing, runTooLarge, tooManyImages } from '../domain/problems.ts';
+import type { ImageUploads } from '../core/image-uploads.ts';
 import type { StagedImage } from '../core/runs-service.ts';
-import { diskBytesAvailable, stageImageFile } from './staged-image-file.ts';
+import { batchFileFieldInvalid, batchRunsFieldInvalid, batchRunsFieldMissing, runTooLarge, tooManyImages } from '../domain/problems.ts';
 
 export interface BatchRunAllowance {
   maxImages: number;
@@ -15,7 +12,6 @@ export interface BatchUploadLimits {
   maxRunBytes: number;
   /** Files in the whole request. */
   maxFiles: number;
-  minFreeDiskBytes?: number | undefined;
 }
 
 const RUN_FIELD = /^run(\d+)$/;
@@ -25,25 +21,22 @@ const RUN_FIELD = /^run(\d+)$/;
  * optional `webhookUrl` field for the batch), then files whose field name says which run they
  * belong to (`run0`, `run1`, …). `describe` validates the runs as soon as the field arrives and
  * returns each run's image allowance, so files are checked against their run's limits as they
- * stream. Either every file is staged, or none is left.
+ * stream into the blob store's staging area. Either every file is staged, or none is left.
  */
 export async function stageBatch(
   request: FastifyRequest,
-  tempRoot: string,
+  uploads: Pick<ImageUploads, 'stage' | 'discard' | 'diskCheck'>,
   limits: BatchUploadLimits,
   describe: (runs: unknown) => BatchRunAllowance[],
 ): Promise<{ runs: unknown; webhookUrl: string | undefined; files: StagedImage[][]; cleanup: () => Promise<void> }> {
-  const dir = join(tempRoot, `batch-${randomToken(10)}`);
-  await mkdir(dir, { recursive: true });
   let runs: unknown;
   let allowances: BatchRunAllowance[] | undefined;
   let webhookUrl: string | undefined;
   const files: StagedImage[][] = [];
   const runBytes: number[] = [];
-  let written = 0;
+  const cleanup = () => uploads.discard(files.flat());
   try {
-    const floor = limits.minFreeDiskBytes ?? 0;
-    const diskBudget = await diskBytesAvailable(dir, floor);
+    const withinDisk = await uploads.diskCheck();
     const parts = request.parts({ limits: { fileSize: limits.maxFileBytes + 1, files: limits.maxFiles, fields: 20, fieldSize: 1024 * 1024 } });
     for await (const part of parts) {
       if (part.type === 'field') {
@@ -74,23 +67,20 @@ export async function stageBatch(
       if (mine.length >= allowance.maxImages) {
         throw tooManyImages(`"${original}" would go over the limit of ${allowance.maxImages} per run`, allowance.maxImages).within(`runs[${index}]`, { run: index });
       }
-      const path = join(dir, `${index}-${mine.length}.part`);
       mine.push(
-        await stageImageFile(part.file, path, original, limits.maxFileBytes, (bytes) => {
-          written += bytes;
+        await uploads.stage({ originalName: original, stream: part.file }, (bytes) => {
           runBytes[index] = (runBytes[index] ?? 0) + bytes;
           if ((runBytes[index] ?? 0) > limits.maxRunBytes) {
             return runTooLarge(`the images go over the limit of ${limits.maxRunBytes} bytes per run at "${original}"`, limits.maxRunBytes).within(`runs[${index}]`, { run: index });
           }
-          if (written > diskBudget) return diskFull(floor);
-          return undefined;
+          return withinDisk(bytes);
         }),
       );
     }
     if (!allowances) throw batchRunsFieldMissing(false);
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
     throw error;
   }
-  return { runs, webhookUrl, files, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { runs, webhookUrl, files, cleanup };
 }

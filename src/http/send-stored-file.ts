@@ -10,7 +10,7 @@ export interface SendOptions {
   what: string;
 }
 
-/** Serves a stored file with ETag/If-None-Match, If-Range and single byte ranges. */
+/** Serves a stored file with ETag/If-None-Match, If-Range and single byte ranges (or redirects to where the store serves it). */
 export function sendStoredFile(request: FastifyRequest, reply: FastifyReply, file: StoredFile, options: SendOptions) {
   reply
     .header('etag', file.etag)
@@ -21,6 +21,8 @@ export function sendStoredFile(request: FastifyRequest, reply: FastifyReply, fil
     .header('content-disposition', contentDisposition(options.disposition, file.fileName))
     .type(file.contentType);
   if (request.headers['if-none-match'] === file.etag) return reply.status(304).send(null);
+  // The bucket serves the bytes itself (Range included); the URL is short-lived, so nobody caches the redirect.
+  if (file.redirectUrl) return reply.header('cache-control', 'no-store').redirect(file.redirectUrl, 302);
   const ifRange = request.headers['if-range'];
   const range = ifRange && ifRange !== file.etag ? ({ kind: 'full' } as const) : parseRange(request.headers.range, file.bytes);
   if (range.kind === 'unsatisfiable') {

@@ -54,17 +54,25 @@ export class ReconMetrics {
       registers,
     });
     const { analytics, engineIds } = deps;
-    new Gauge({
-      name: 'recon_queue_depth',
-      help: 'Runs waiting for a worker, per engine',
-      labelNames: ['engine'],
-      registers,
-      async collect() {
-        const depth = await analytics.queueDepth();
-        this.reset();
-        for (const engine of new Set([...engineIds(), ...depth.keys()])) this.set({ engine }, depth.get(engine) ?? 0);
-      },
-    });
+    /** A gauge per engine read from the database at scrape time; engines with nothing are 0, not missing. */
+    const perEngine = (name: string, help: string, read: () => Promise<Map<string, number>>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['engine'],
+        registers,
+        async collect() {
+          const counts = await read();
+          this.reset();
+          for (const engine of new Set([...engineIds(), ...counts.keys()])) this.set({ engine }, counts.get(engine) ?? 0);
+        },
+      });
+    perEngine('recon_queue_depth', 'Runs waiting for a worker, per engine', () => analytics.queueDepth());
+    perEngine(
+      'recon_runs_in_progress',
+      'Runs a worker holds right now, per engine (with recon_queue_depth: the work an autoscaler sizes workers for)',
+      () => analytics.inProgress(),
+    );
     this.#httpDuration = new Histogram({
       name: 'recon_http_request_duration_seconds',
       help: 'HTTP request durations by method, route pattern and status code',

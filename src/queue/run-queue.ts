@@ -15,22 +15,32 @@ const queueName = (engineId: string) => `runs.${engineId}`;
 /** A day: runs are bounded by their own time limits, never by pg-boss's expiry. */
 const JOB_EXPIRY_SECONDS = 24 * 3600;
 
+export interface RunQueueOptions {
+  /** A job whose worker stops beating for this long (a process killed, a machine gone) is retried elsewhere. */
+  heartbeatSeconds: number;
+  /** How often expired and heartbeat-less jobs are looked for. */
+  superviseSeconds: number;
+}
+
 /** pg-boss on the run store's database: one queue per engine. */
 export class RunQueue {
   readonly #boss: PgBoss;
+  readonly #options: RunQueueOptions;
   readonly #created = new Set<string>();
 
-  private constructor(boss: PgBoss) {
+  private constructor(boss: PgBoss, options: RunQueueOptions) {
     this.#boss = boss;
+    this.#options = options;
   }
 
-  static async start(store: Store, onError: (error: Error) => void): Promise<RunQueue> {
+  static async start(store: Store, onError: (error: Error) => void, options: RunQueueOptions): Promise<RunQueue> {
+    const supervision = { superviseIntervalSeconds: options.superviseSeconds, monitorIntervalSeconds: options.superviseSeconds };
     const boss = store.pglite
-      ? new PgBoss({ db: fromPglite(store.pglite), backend: 'pglite' } as ConstructorParameters<typeof PgBoss>[0])
-      : new PgBoss({ connectionString: store.connectionString, max: 5 });
+      ? new PgBoss({ db: fromPglite(store.pglite), backend: 'pglite', ...supervision } as ConstructorParameters<typeof PgBoss>[0])
+      : new PgBoss({ connectionString: store.connectionString, max: 5, ...supervision });
     boss.on('error', onError);
     await boss.start();
-    return new RunQueue(boss);
+    return new RunQueue(boss, options);
   }
 
   /**
@@ -43,12 +53,10 @@ export class RunQueue {
       const name = queueName(engineId);
       // Retries here only cover a worker process that vanished mid-job (missed heartbeats); engine
       // failures are retried by the worker itself, as new jobs, so they show in the run's events.
-      await this.#boss.createQueue(name, {
-        retryLimit: 3,
-        retryDelay: 5,
-        heartbeatSeconds: 30,
-        expireInSeconds: JOB_EXPIRY_SECONDS,
-      });
+      const options = { retryLimit: 3, retryDelay: 5, heartbeatSeconds: this.#options.heartbeatSeconds, expireInSeconds: JOB_EXPIRY_SECONDS };
+      await this.#boss.createQueue(name, options);
+      // createQueue leaves an existing queue as it was: a changed heartbeat takes effect here.
+      await this.#boss.updateQueue(name, options);
       // send() looks the queue up in pg-boss's cache, and on a miss queries the database on its
       // own connection — which, inside a run's transaction on PGlite, never comes. A lookup now
       // fills that cache.

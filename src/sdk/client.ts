@@ -6,6 +6,7 @@ import type { ArtifactKind } from '../domain/artifacts.ts';
 import type { camerasResponse, metadataResponse } from '../contract/predictions.ts';
 import type { enginesResponse, engineView } from '../contract/engines.ts';
 import type { healthResponse } from '../contract/system.ts';
+import type { workersResponse } from '../contract/workers.ts';
 import type { createRunBody, processResult, rerunBody, runList, uploadResult } from '../contract/runs.ts';
 import { ReconApiError, ReconConnectionError, StreamUnavailableError } from './errors.ts';
 import { SseParser } from './sse.ts';
@@ -27,6 +28,7 @@ export type ProcessResult = z.infer<typeof processResult>;
 export type EngineInfo = z.infer<typeof engineView>;
 export type EnginesList = z.infer<typeof enginesResponse>;
 export type Health = z.infer<typeof healthResponse>;
+export type WorkersList = z.infer<typeof workersResponse>;
 export type Cameras = z.infer<typeof camerasResponse>;
 export type PredictionsMetadata = z.infer<typeof metadataResponse>;
 
@@ -174,6 +176,14 @@ export class ReconClient {
 
   engines(options: { signal?: AbortSignal } = {}): Promise<EnginesList> {
     return this.#json('GET', '/api/engines', options);
+  }
+
+  /**
+   * The live workers: name, engines they take, runs they hold, last heartbeat, version.
+   * @example const { workers } = await client.workers(); workers.filter((w) => w.engines.includes('colmap')).length
+   */
+  workers(options: { signal?: AbortSignal } = {}): Promise<WorkersList> {
+    return this.#json('GET', '/api/workers', options);
   }
 
   list(options: ListRunsOptions = {}, init: { signal?: AbortSignal } = {}): Promise<RunList> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.ts';
@@ -368,16 +368,13 @@ export class SessionsService {
       await this.#repo.update(id, { status: 'processing', run_mode: mode, error_message: null, last_activity_at: new Date() }, trx);
       return { row: locked, images };
     });
-    const staging = join(this.#dataDir, 'tmp', `session-${randomToken(10)}`);
     let runId: string | undefined;
+    const staged: StagedImage[] = [];
     try {
-      await mkdir(staging, { recursive: true });
-      const staged: StagedImage[] = [];
       for (const image of images.sort((a, b) => compareNames(a.name, b.name))) {
-        const path = join(staging, image.name);
-        // A hard link costs nothing; the run's storage takes it over.
-        await link(join(this.imagesDir(id), image.name), path).catch(() => copyFile(join(this.imagesDir(id), image.name), path));
-        staged.push({ originalName: image.name, safeName: image.name, path, bytes: image.bytes, contentType: image.contentType });
+        // The session keeps its images; the run's storage gets a staged copy (a free hard link on local disk).
+        const blob = await this.#blobs.stageFile(join(this.imagesDir(id), image.name));
+        staged.push({ originalName: image.name, safeName: image.name, staged: blob, bytes: image.bytes, contentType: image.contentType });
       }
       const run = await this.#runs.create({ engine: row.engine, settings: row.settings, owner: row.owner });
       runId = run.runId;
@@ -385,11 +382,10 @@ export class SessionsService {
       await this.#runs.process(run.runId, row.owner);
       await this.#repo.update(id, { last_run_id: run.runId, run_ids: JSON.stringify([...row.run_ids, run.runId]) });
     } catch (error) {
+      await Promise.all(staged.map((image) => this.#blobs.discard(image.staged).catch(() => {})));
       const message = error instanceof Error ? error.message : String(error);
       await this.#repo.update(id, { status: 'error', run_mode: null, error_message: message, ...(runId && { last_run_id: runId }) });
       throw error;
-    } finally {
-      await rm(staging, { recursive: true, force: true });
     }
     this.follow(row, runId, mode, images.length);
     return runId;

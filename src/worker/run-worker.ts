@@ -22,6 +22,7 @@ export interface WorkerOptions {
 }
 
 interface ActiveRun {
+  runId: string;
   controller: AbortController;
   settled: Promise<void>;
 }
@@ -37,7 +38,11 @@ export class RunWorker {
   readonly #log: Logger;
   readonly #options: WorkerOptions;
   readonly #postProcessor: Pick<PostProcessor, 'inputs' | 'outputs'> | undefined;
+  readonly #name: string;
+  readonly #onActiveChange: () => void;
+  /** By run id and attempt: a run taken again by this same process is a second, separate hold. */
   readonly #active = new Map<string, ActiveRun>();
+  readonly #taking: string[] = [];
   #stopping = false;
 
   constructor(deps: {
@@ -51,6 +56,10 @@ export class RunWorker {
     options: WorkerOptions;
     /** Preview, thumbnails, GLB metadata and compression after a successful engine run; never fails it. */
     postProcessor?: Pick<PostProcessor, 'inputs' | 'outputs'>;
+    /** Recorded in every run this worker takes. */
+    name: string;
+    /** Called when a run is taken or let go (the worker's heartbeat tells the others). */
+    onActiveChange?: () => void;
   }) {
     this.#queue = deps.queue;
     this.#execution = deps.execution;
@@ -61,6 +70,18 @@ export class RunWorker {
     this.#log = deps.log;
     this.#options = deps.options;
     this.#postProcessor = deps.postProcessor;
+    this.#name = deps.name;
+    this.#onActiveChange = deps.onActiveChange ?? (() => {});
+  }
+
+  /** The engines this worker takes runs for (known once started). */
+  engines(): string[] {
+    return [...this.#taking];
+  }
+
+  /** The runs this worker holds right now. */
+  running(): string[] {
+    return [...new Set([...this.#active.values()].map((run) => run.runId))];
   }
 
   /**
@@ -79,6 +100,7 @@ export class RunWorker {
       }
       const concurrency = Math.min(this.#options.concurrency, engine.concurrency ?? Number.POSITIVE_INFINITY);
       await this.#queue.work(engine.id, concurrency, (job) => this.handle(job));
+      this.#taking.push(engine.id);
     }
   }
 
@@ -95,7 +117,7 @@ export class RunWorker {
   async recoverInterrupted(): Promise<number> {
     const interrupted = await this.#runs.findInterrupted();
     for (const row of interrupted) {
-      const lease = { runId: row.id, token: row.job_token ?? '' };
+      const lease = { runId: row.id, token: row.job_token ?? '', attempt: row.attempt };
       const where = row.stage === 'waiting' ? 'waiting in the queue' : `at stage "${row.stage}"`;
       await this.#execution.requeue(lease, `server restarted while the run was ${where}; re-queued`);
     }
@@ -105,12 +127,14 @@ export class RunWorker {
   async handle(job: RunJob): Promise<void> {
     // Failing the job (rather than dropping it) makes pg-boss hand it to a worker that stays.
     if (this.#stopping) throw new WorkerShutdown();
-    const lease: RunLease = { runId: job.runId, token: job.token };
-    const row = await this.#execution.claim(lease);
-    if (!row) return;
+    const claimed = await this.#execution.claim(job, this.#name);
+    if (!claimed) return;
+    const { row, lease } = claimed;
     const controller = new AbortController();
     let settle!: () => void;
-    this.#active.set(row.id, { controller, settled: new Promise((resolve) => (settle = resolve)) });
+    const key = `${row.id}#${row.attempt}`;
+    this.#active.set(key, { runId: row.id, controller, settled: new Promise((resolve) => (settle = resolve)) });
+    this.#onActiveChange();
     const stopWatching = this.#hub.watch(row.id, (signal) => {
       if (signal.type !== 'status') return;
       this.#execution.holds(lease).then(
@@ -128,7 +152,8 @@ export class RunWorker {
     } finally {
       clearTimeout(timer);
       stopWatching();
-      this.#active.delete(row.id);
+      this.#active.delete(key);
+      this.#onActiveChange();
       await rm(workDir, { recursive: true, force: true });
       settle();
     }

@@ -57,6 +57,7 @@ for (const mode of STORE_MODES) {
       assert.ok((sample(text, 'recon_run_duration_seconds_count{engine="test",stage="inference"}') ?? 0) >= 4);
       assert.ok((sample(text, 'recon_run_duration_seconds_count{engine="test",stage="waiting"}') ?? 0) >= 4);
       assert.equal(sample(text, 'recon_queue_depth{engine="test"}'), 0);
+      assert.equal(sample(text, 'recon_runs_in_progress{engine="test"}'), 0);
       assert.equal(sample(text, 'recon_http_request_duration_seconds_count{method="POST",route="/api/runs",status_code="201"}'), 5);
       assert.equal(sample(text, 'recon_http_request_duration_seconds_count{method="POST",route="/api/runs/:runId/process",status_code="202"}'), 4);
       assert.ok((sample(text, 'recon_http_request_duration_seconds_count{method="GET",route="/api/runs/:runId",status_code="200"}') ?? 0) > 0);
@@ -98,6 +99,7 @@ for (const mode of STORE_MODES) {
       const waiting = await run(1, {});
       const depth = await scrapeUntil((t) => sample(t, 'recon_queue_depth{engine="test"}') === 1);
       assert.equal(sample(depth, 'recon_queue_depth{engine="test"}'), 1);
+      assert.equal(sample(depth, 'recon_runs_in_progress{engine="test"}'), 1, 'the slow run is held by the worker, the other waits');
       await server.fetch(`/api/runs/${slow}/cancel`, { method: 'POST' });
       await server.fetch(`/api/runs/${waiting}/cancel`, { method: 'POST' });
     });

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeImage } from '../helpers/images.ts';
-import { STORE_MODES, startTestServer, type TestServer } from '../helpers/recon.ts';
+import { FILE_SETUPS, startTestServer, type TestServer } from '../helpers/recon.ts';
 import { type Msg, openSocket } from '../sessions/socket.ts';
 
 const validator = createRequire(import.meta.url)('gltf-validator') as {
@@ -22,11 +22,11 @@ async function validGlb(message: Msg) {
   return bytes;
 }
 
-for (const mode of STORE_MODES) {
-  describe(`sessions (${mode})`, () => {
+for (const setup of FILE_SETUPS) {
+  describe(`sessions (${setup.label})`, () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer(mode, { RECON_SESSION_MAX_MESSAGE_BYTES: String(256 * 1024) });
+      server = await startTestServer(setup.store, { RECON_SESSION_MAX_MESSAGE_BYTES: String(256 * 1024) }, { blobs: setup.blobs });
     });
     after(() => server?.close());
 

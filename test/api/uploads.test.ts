@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeImage, multipart } from '../helpers/images.ts';
-import { jsonBody, STORE_MODES, startTestServer, type TestServer } from '../helpers/recon.ts';
+import { FILE_SETUPS, jsonBody, startTestServer, type TestServer } from '../helpers/recon.ts';
 
 const LIMITS = { MAX_IMAGES: '4', MAX_FILE_BYTES: '20000', MAX_RUN_BYTES: '30000' };
 
-for (const mode of STORE_MODES) {
-  describe(`uploads and bad input (${mode})`, () => {
+for (const setup of FILE_SETUPS) {
+  describe(`uploads and bad input (${setup.label})`, () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer(mode, LIMITS);
+      server = await startTestServer(setup.store, LIMITS, { blobs: setup.blobs });
     });
     after(() => server?.close());
 
     const newRun = async () => (await server.json('/api/runs', jsonBody({ engine: 'test', settings: { stepMs: 1 } }))).body.runId as string;
     const upload = (runId: string, files: { name: string; data: Buffer | Uint8Array }[]) =>
       server.json(`/api/runs/${runId}/images`, { method: 'POST', body: multipart(files) });
-    const storedFiles = async (runId: string) => (await readdir(join(server.dataDir, 'runs', runId, 'images')).catch(() => [])).sort();
+    const storedFiles = async (runId: string) => (await server.recon.blobs.list(runId, 'images')).map((key) => key.slice('images/'.length)).sort();
     const expectProblem = (response: { status: number; body: any; headers: Headers }, status: number, detail: RegExp) => {
       assert.equal(response.status, status, JSON.stringify(response.body));
       assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
@@ -30,7 +28,7 @@ for (const mode of STORE_MODES) {
       const run = (await server.json(`/api/runs/${runId}`)).body;
       assert.deepEqual(run.images, images);
       assert.deepEqual(await storedFiles(runId), images);
-      assert.deepEqual(await readdir(join(server.dataDir, 'tmp')).catch(() => []), [], 'no staged leftovers');
+      assert.deepEqual(await server.staged(), [], 'no staged leftovers');
     };
 
     test('JPEG, PNG, WebP and HEIC are accepted by content; names are made safe and unique', async () => {

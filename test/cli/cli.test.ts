@@ -50,7 +50,7 @@ describe('recon CLI against a server (RECON_URL)', () => {
   test('--help lists every command; each command has --help', async () => {
     const top = await recon(['--help']);
     assert.equal(top.code, 0);
-    for (const command of ['run', 'ls', 'status', 'logs', 'download', 'cancel', 'rerun', 'inspect', 'engines', 'keys', 'demo', 'serve', 'worker']) {
+    for (const command of ['run', 'ls', 'status', 'logs', 'download', 'cancel', 'rerun', 'inspect', 'engines', 'keys', 'demo', 'serve', 'worker', 'workers']) {
       assert.match(top.stdout, new RegExp(`recon ${command}\\b`), command);
     }
     for (const command of ['run', 'ls', 'status', 'logs', 'download', 'cancel', 'rerun', 'inspect']) {
@@ -205,6 +205,20 @@ describe('recon CLI against a server (RECON_URL)', () => {
     assert.equal(child.parentRunId, completed);
     assert.equal(child.status, 'completed');
     assert.equal(child.settings.steps, 1);
+  });
+
+  test('workers: the live workers as a table, or --json', async () => {
+    const json = await recon(['workers', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const { workers } = JSON.parse(json.stdout);
+    assert.equal(workers.length, 1, 'the test server’s own worker');
+    assert.ok(workers[0].engines.includes('test'));
+    const text = await recon(['workers']);
+    assert.equal(text.code, 0, text.stderr);
+    const [header, row] = text.stdout.trim().split('\n');
+    assert.match(header ?? '', /^NAME\s+ENGINES\s+RUNS\s+HEARTBEAT\s+VERSION$/);
+    assert.match(row ?? '', new RegExp(`^${workers[0].name}\\s+.*test.*\\s+0\\s+\\d+ s ago\\s+${workers[0].version}$`));
+    assert.equal((await recon(['workers', 'extra'])).code, 2);
   });
 
   test('run --out downloads the artifacts after success', async () => {

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { makeImage, multipart } from '../helpers/images.ts';
-import { jsonBody, STORE_MODES, startTestServer, type TestServer } from '../helpers/recon.ts';
+import { FILE_SETUPS, jsonBody, startTestServer, type TestServer } from '../helpers/recon.ts';
 import { waitForStatus } from '../helpers/runs.ts';
 
-for (const mode of STORE_MODES) {
-  describe(`post-processing after a successful run (${mode})`, () => {
+for (const setup of FILE_SETUPS) {
+  describe(`post-processing after a successful run (${setup.label})`, () => {
     let server: TestServer;
     let runId: string;
     before(async () => {
-      server = await startTestServer(mode, { RECON_COMPRESS_GLB_BYTES: '0', RECON_PREVIEW_WIDTH: '320' });
+      server = await startTestServer(setup.store, { RECON_COMPRESS_GLB_BYTES: '0', RECON_PREVIEW_WIDTH: '320' }, { blobs: setup.blobs });
       const created = await server.json('/api/runs', jsonBody({ engine: 'test', settings: { stepMs: 5 } }));
       runId = created.body.runId;
       const images = await Promise.all([0, 1, 2].map(async (i) => ({ name: `img${i}.jpg`, data: await makeImage(i, 'jpeg', 400) })));

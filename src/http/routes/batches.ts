@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalidRequest } from '../../domain/problems.ts';
@@ -15,7 +14,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 }
 
 /** Batches: several runs created (with their files) or grouped, queued and followed as one. */
-export const batchRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { batches, runs, webhooks, config }) => {
+export const batchRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { batches, runs, uploads, webhooks }) => {
   app.post(
     '/api/batch/runs',
     {
@@ -38,12 +37,11 @@ export const batchRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { batche
         const limits = runs.limits;
         const staged = await stageBatch(
           request,
-          join(config.dataDir, 'tmp'),
+          uploads,
           {
             maxFileBytes: limits.maxFileBytes,
             maxRunBytes: limits.maxRunBytes,
             maxFiles: MAX_BATCH_RUNS * limits.maxImages,
-            minFreeDiskBytes: limits.minFreeDiskBytes,
           },
           (value) => {
             specs = parse(runSpecs, value, 'runs');

@@ -13,9 +13,9 @@ export const runArtifactsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, {
     {
       schema: {
         tags: ['artifacts'],
-        summary: 'Download an artifact (Range and If-None-Match supported)',
+        summary: 'Download an artifact (Range and If-None-Match supported; 302 to a presigned bucket URL with S3_DOWNLOADS=redirect)',
         params: runIdParams.extend({ type: artifactType }),
-        response: { 200: z.any(), 206: z.any(), 304: z.null(), ...problems(404, 416) },
+        response: { 200: z.any(), 206: z.any(), 302: z.null(), 304: z.null(), ...problems(404, 416) },
       },
     },
     async (request, reply) => {

@@ -1,14 +1,13 @@
-import { join } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { problems } from '../../contract/problem.ts';
 import { imageNameParam, runIdParams, uploadResult } from '../../contract/runs.ts';
 import type { HttpDeps } from '../deps.ts';
-import { stageImages } from '../multipart-images.ts';
+import { imageParts } from '../multipart-images.ts';
 import { sendStoredFile } from '../send-stored-file.ts';
 
-/** Image uploads: streamed to disk, checked, and added to the run all at once or not at all. */
-export const runImagesRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, config, files }) => {
+/** Image uploads: streamed to their place in the blob store, checked, and added to the run all at once or not at all. */
+export const runImagesRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, uploads, files }) => {
   app.post(
     '/api/runs/:runId/images',
     {
@@ -22,17 +21,8 @@ export const runImagesRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { ru
     },
     async (request) => {
       const { runId } = request.params;
-      const allowance = await runs.uploadAllowance(runId, request.owner);
-      const { staged, cleanup } = await stageImages(request, join(config.dataDir, 'tmp'), {
-        ...allowance,
-        maxFileBytes: runs.limits.maxFileBytes,
-      });
-      try {
-        const run = await runs.addImages(runId, staged, request.owner);
-        return { runId, imagesUploaded: staged.length, images: run.images, stored: run.stored };
-      } finally {
-        await cleanup();
-      }
+      const run = await uploads.upload(runId, request.owner, imageParts(request, runs.limits.maxFileBytes));
+      return { runId, imagesUploaded: run.stored.length, images: run.images, stored: run.stored };
     },
   );
 

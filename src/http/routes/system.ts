@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { enginesResponse } from '../../contract/engines.ts';
 import { healthResponse } from '../../contract/system.ts';
+import { RECON_VERSION } from '../../domain/version.ts';
 import type { HttpDeps } from '../deps.ts';
-
-const VERSION = '0.1.0';
 
 /** Health and engine discovery. */
 export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engines, storeKind }) => {
@@ -18,7 +17,7 @@ export const systemRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { engin
         response: { 200: healthResponse },
       },
     },
-    async () => ({ status: 'ok' as const, version: VERSION, uptimeSeconds: (Date.now() - started) / 1000, database: storeKind }),
+    async () => ({ status: 'ok' as const, version: RECON_VERSION, uptimeSeconds: (Date.now() - started) / 1000, database: storeKind }),
   );
 
   app.get(
