@@ -137,7 +137,7 @@ function rasterizePolygon(xy: number[], width: number, height: number): Uint8Arr
     let xd = u[j]! < u[j - 1]! ? u[j]! : u[j]! - 1;
     xd = (xd + 0.5) / scale - 0.5;
     if (Math.floor(xd) !== xd || xd < 0 || xd > width - 1) continue;
-    let yd = v[j]! < v[j - 1]! ? v[j]! : v[j - 1]!;
+    let yd = Math.min(v[j]!, v[j - 1]!);
     yd = (yd + 0.5) / scale - 0.5;
     yd = Math.ceil(Math.min(Math.max(yd, 0), height));
     boundary.push(xd * height + yd);
