@@ -86,3 +86,24 @@ export function toFalError(error: unknown, doing: string): FalError {
   // Connection refused, reset, DNS, timeouts: the network, not the request.
   return new FalError(`could not reach fal while ${doing}: ${message}`, { transient: true });
 }
+
+/** The failure a webhook with status ERROR reports: field errors (422) or a typed request error. */
+export function webhookError(requestId: string, error: string | null, payload: unknown): FalError {
+  const body = (payload ?? {}) as { detail?: unknown; error_type?: unknown };
+  if (Array.isArray(body.detail)) {
+    const fieldErrors = (body.detail as { loc?: unknown[]; msg?: string; type?: string }[]).map((d) => ({
+      field: (d.loc ?? []).join('.'),
+      message: String(d.msg ?? ''),
+      type: String(d.type ?? ''),
+    }));
+    return new FalError(`fal refused the input of request ${requestId} (422): ${fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, {
+      transient: false,
+      status: 422,
+      fieldErrors,
+      hint: 'Fix the listed fields (prompt, region, model settings) and generate again',
+    });
+  }
+  const detail = typeof body.detail === 'string' ? body.detail : (error ?? 'unknown error');
+  if (typeof body.error_type === 'string') return requestError(`fal request ${requestId} failed (${body.error_type}): ${detail}`, body.error_type);
+  return new FalError(`fal request ${requestId} failed: ${detail}`, { transient: false });
+}
