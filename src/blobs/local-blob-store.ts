@@ -14,13 +14,19 @@ function info(bytes: number, modifiedAt: Date): BlobInfo {
 /** Blobs as files under `<dataDir>/runs/<runId>/`, the seed's storage layout. */
 export class LocalBlobStore implements BlobStore {
   readonly root: string;
-  constructor(root: string) {
+  readonly #isScope: (id: string) => boolean;
+  /**
+   * Files are grouped by scope: a run id by default; `isScope` lets another kind of owner (a
+   * blueprint) keep its files in a store of its own under another root.
+   */
+  constructor(root: string, options: { isScope?: (id: string) => boolean } = {}) {
     this.root = root;
+    this.#isScope = options.isScope ?? isRunId;
   }
 
   /** Refuses anything that could step outside the run's folder. */
   path(runId: string, key = ''): string {
-    if (!isRunId(runId)) throw new Error(`Invalid run id ${JSON.stringify(runId)}`);
+    if (!this.#isScope(runId)) throw new Error(`Invalid run id ${JSON.stringify(runId)}`);
     if (key && (!SAFE_KEY.test(key) || key.startsWith('/'))) throw new Error(`Invalid blob key ${JSON.stringify(key)}`);
     return join(this.root, runId, key);
   }

@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.ts';
-import { randomToken } from '../core/ids.ts';
+import { randomToken } from '../domain/ids.ts';
 
 /**
  * A blueprint's files (photos, region masks, generated images and their masks, exports), kept

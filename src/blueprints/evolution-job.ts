@@ -1,4 +1,4 @@
-import { randomToken } from '../core/ids.ts';
+import { newPartId } from '../domain/blueprint-model.ts';
 import type { BlueprintJobsRepository } from '../db/blueprint-jobs-repository.ts';
 import type { BlueprintPromptsRepository } from '../db/blueprint-prompts-repository.ts';
 import type { BlueprintJobRow } from '../db/blueprint-tables.ts';
@@ -47,7 +47,7 @@ export class EvolutionJob implements FalJobKind {
       throw new FalError(`The language model's answer could not be read: ${(error as Error).message}`, { transient: false, hint: 'Ask again; models sometimes answer off-format' });
     }
     const rows = evolved.prompts.map((promptText) => ({
-      id: `pr_${Date.now()}_${randomToken(8)}`,
+      id: newPartId('pr'),
       blueprint_id: job.blueprint_id,
       defect_id: parent.defect_id,
       parent_id: parent.id,

@@ -1,3 +1,5 @@
+import { randomToken } from './ids.ts';
+
 /**
  * Defect blueprints: the words every layer shares. A blueprint's status is derived from its
  * jobs and ratings (see `blueprintStatus`), never set by hand.
@@ -40,3 +42,24 @@ export function blueprintStatus(input: { generations: { status: JobStatus; ratin
   const approvedCells = new Set(generations.filter((g) => g.status === 'completed' && g.rating === 'approved').map((g) => g.cell));
   return cells > 0 && approvedCells.size >= cells ? 'completed' : 'ready_for_review';
 }
+
+export const BLUEPRINT_ID_PATTERN = /^bp_\d{10,16}_[a-z0-9]{6,12}$/;
+/** Ids of a blueprint's parts: photos `ob_`, defects `df_`, regions `rg_`, prompts `pr_`, jobs `gn_`/`sg_`/`ev_`, exports `ex_`. */
+export const PART_ID_PATTERN = /^(ob|df|rg|pr|gn|sg|ev|ex)_\d{10,16}_[a-z0-9]{6,12}$/;
+
+/** Like run ids: `bp_<ms>_<random>`, sorting by creation time. */
+export function newBlueprintId(now = Date.now()): string {
+  return `bp_${now}_${randomToken(8)}`;
+}
+
+export function isBlueprintId(value: string): boolean {
+  return BLUEPRINT_ID_PATTERN.test(value);
+}
+
+export type PartPrefix = 'ob' | 'df' | 'rg' | 'pr' | 'gn' | 'sg' | 'ev' | 'ex';
+export function newPartId(prefix: PartPrefix, now = Date.now()): string {
+  return `${prefix}_${now}_${randomToken(8)}`;
+}
+
+/** Seeds are sent to fal as JSON numbers, so they stay below 2^53 to come back exact. */
+export const MAX_SEED = Number.MAX_SAFE_INTEGER;
