@@ -24,9 +24,9 @@ export class LocalBlobStore implements BlobStore {
     this.#isScope = options.isScope ?? isRunId;
   }
 
-  /** Refuses anything that could step outside the run's folder. */
+  /** Refuses anything that could step outside the scope's folder. */
   path(runId: string, key = ''): string {
-    if (!this.#isScope(runId)) throw new Error(`Invalid run id ${JSON.stringify(runId)}`);
+    if (!this.#isScope(runId)) throw new Error(`Invalid blob scope ${JSON.stringify(runId)}`);
     if (key && (!SAFE_KEY.test(key) || key.startsWith('/'))) throw new Error(`Invalid blob key ${JSON.stringify(key)}`);
     return join(this.root, runId, key);
   }

@@ -55,6 +55,8 @@ export interface FalJobRunnerDeps {
   onSettled: (job: BlueprintJobRow) => Promise<void>;
   log: Logger;
   options: FalJobRunnerOptions;
+  /** Aborted when the process shuts down: jobs stop where they are and resume at the next start. */
+  stop: AbortSignal;
 }
 
 export type WebhookOutcome = 'recorded' | 'adopted' | 'duplicate' | 'unknown';
@@ -95,12 +97,32 @@ export function jobEvent(row: BlueprintJobRow): Record<string, unknown> {
  */
 export class FalJobRunner {
   readonly #deps: FalJobRunnerDeps;
+  readonly #active = new Set<Promise<void>>();
 
   constructor(deps: FalJobRunnerDeps) {
     this.#deps = deps;
   }
 
-  async handle(lease: JobLease): Promise<void> {
+  /** Runs one queue message; on shutdown it leaves the job as it is (the next start resumes it). */
+  handle(lease: JobLease): Promise<void> {
+    // Failing the message (rather than dropping it) makes pg-boss hand it to a worker that stays.
+    if (this.#stopping) return Promise.reject(new Error('the fal job runner is shutting down'));
+    const run = this.#handle(lease);
+    this.#active.add(run);
+    void run.finally(() => this.#active.delete(run)).catch(() => {});
+    return run;
+  }
+
+  /** Waits for the jobs in hand to stop after the stop signal. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#active]);
+  }
+
+  get #stopping(): boolean {
+    return this.#deps.stop.aborted;
+  }
+
+  async #handle(lease: JobLease): Promise<void> {
     const claimed = await this.#withLease(lease, async (row, trx) => {
       if (!row.started_at) await this.#deps.jobs.update(row.id, { started_at: new Date() }, trx);
       return row;
@@ -109,6 +131,8 @@ export class FalJobRunner {
     let wake: (() => void) | undefined;
     // Webhooks and job changes (a cancel) are worth a look at the row; progress of others is not.
     const unwatch = this.#deps.signals.watch(claimed.blueprint_id, (type) => (type === 'webhook' || type === 'job') && wake?.());
+    const onStop = () => wake?.();
+    this.#deps.stop.addEventListener('abort', onStop);
     const pause = (ms: number) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(done, ms);
@@ -122,16 +146,18 @@ export class FalJobRunner {
     try {
       await this.#drive(lease, pause);
     } catch (error) {
+      if (this.#stopping) return;
       this.#deps.log.error({ err: error, jobId: lease.jobId }, 'blueprint job crashed');
       await this.#fail(lease, new FalError(`the job crashed: ${(error as Error)?.message ?? String(error)}`, { transient: false }));
     } finally {
       unwatch();
+      this.#deps.stop.removeEventListener('abort', onStop);
     }
   }
 
   async #drive(lease: JobLease, pause: (ms: number) => Promise<void>): Promise<void> {
     for (;;) {
-      const job = await this.#held(lease);
+      const job = this.#stopping ? undefined : await this.#held(lease);
       if (!job) return;
       if (job.status === 'queued') {
         if (!(await this.#submit(job, lease))) return;
@@ -192,7 +218,7 @@ export class FalJobRunner {
     let nextPoll = Date.now() + delay;
     let logged = 0;
     for (;;) {
-      const row = await this.#held(lease);
+      const row = this.#stopping ? undefined : await this.#held(lease);
       if (row?.status !== 'submitted' || !row.request_id) return;
       const requestId = row.request_id;
       if (row.fal_payload) {
@@ -226,6 +252,7 @@ export class FalJobRunner {
           return;
         }
       } catch (error) {
+        if (this.#stopping) return;
         const failure = toFalError(error, 'waiting for the result');
         if (!failure.transient) {
           await this.#failure(lease, failure, false);
@@ -248,6 +275,7 @@ export class FalJobRunner {
         if (done) await this.#deps.onSettled(done);
         return;
       } catch (error) {
+        if (this.#stopping) return;
         const failure = toFalError(error, 'storing the result');
         // The result stays at fal for a while: fetching it again beats generating it again.
         if (!failure.transient || tries >= FINISH_TRIES) {
@@ -269,6 +297,8 @@ export class FalJobRunner {
 
   /** A transient failure is retried (as a new queue message, after a backoff); anything else fails the job. */
   async #failure(lease: JobLease, error: FalError, beforeSubmit: boolean): Promise<void> {
+    // A call cut short by shutdown says nothing about fal: the job stays as it is.
+    if (this.#stopping) return;
     const { maxAttempts, retry } = this.#deps.options;
     const job = await this.#held(lease);
     if (!job) return;

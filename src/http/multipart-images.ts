@@ -17,6 +17,8 @@ export interface UploadAllowance {
   maxRunBytes?: number;
   /** Uploads stop with 507 before the data folder's disk would have less free space than this. */
   minFreeDiskBytes?: number;
+  /** What the images are added to, named in errors ("run" by default). */
+  what?: string;
 }
 
 /**
@@ -38,14 +40,14 @@ export async function stageImages(request: FastifyRequest, tempRoot: string, all
       if (part.type !== 'file') continue;
       const original = part.filename || part.fieldname || 'image';
       if (staged.length >= allowance.images) {
-        throw tooManyImages(`"${original}" would go over the limit of ${allowance.maxImages} images per run`, allowance.maxImages);
+        throw tooManyImages(`"${original}" would go over the limit of ${allowance.maxImages} images per ${allowance.what ?? 'run'}`, allowance.maxImages);
       }
       const path = join(dir, `${staged.length}.part`);
       staged.push(
         await stageImageFile(part.file, path, original, allowance.maxFileBytes, (bytes) => {
           runBytes += bytes;
           if (runBytes > allowance.bytes) {
-            return runTooLarge(`The upload goes over the limit of bytes per run at "${original}"`, allowance.maxRunBytes);
+            return runTooLarge(`The upload goes over the limit of bytes per ${allowance.what ?? 'run'} at "${original}"`, allowance.maxRunBytes);
           }
           if (runBytes > diskBudget) return diskFull(allowance.minFreeDiskBytes ?? 0);
           return undefined;

@@ -11,6 +11,8 @@ export interface FalGatewayOptions {
   maxDownloadBytes: number;
   /** One queue call, the client's own retries included, gives up after this long. Default 60 s. */
   callTimeoutMs?: number;
+  /** Aborts every call in flight (the process is shutting down). */
+  stop?: AbortSignal;
 }
 
 export type FalState = 'IN_QUEUE' | 'IN_PROGRESS' | 'COMPLETED';
@@ -35,12 +37,14 @@ export class FalGateway {
   readonly #client: FalClient;
   readonly #maxDownloadBytes: number;
   readonly #callTimeoutMs: number;
+  readonly #stop: AbortSignal | undefined;
 
   constructor(options: FalGatewayOptions) {
     const queueUrl = options.queueUrl.replace(/\/+$/, '');
     const restUrl = options.restUrl.replace(/\/+$/, '');
     this.#maxDownloadBytes = options.maxDownloadBytes;
     this.#callTimeoutMs = options.callTimeoutMs ?? 60_000;
+    this.#stop = options.stop;
     this.#client = createFalClient({
       credentials: options.key,
       requestMiddleware: async (request) => ({
@@ -116,8 +120,10 @@ export class FalGateway {
     }
   }
 
+  /** Each call gives up after the call timeout, or when the owner of `stop` (a shutting-down worker) aborts. */
   #signal(): AbortSignal {
-    return AbortSignal.timeout(this.#callTimeoutMs);
+    const timeout = AbortSignal.timeout(this.#callTimeoutMs);
+    return this.#stop ? AbortSignal.any([timeout, this.#stop]) : timeout;
   }
 
   /** Downloads an output file (fal's URLs expire, so this happens at once), within a size limit. */
@@ -126,7 +132,7 @@ export class FalGateway {
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new FalError(`fal returned a non-HTTP output URL: ${url}`, { transient: false });
     let response: Response;
     try {
-      response = await fetch(parsed, { signal: AbortSignal.timeout(120_000) });
+      response = await fetch(parsed, { signal: this.#stop ? AbortSignal.any([AbortSignal.timeout(120_000), this.#stop]) : AbortSignal.timeout(120_000) });
     } catch (error) {
       throw toFalError(error, `downloading ${url}`);
     }
