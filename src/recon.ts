@@ -37,6 +37,7 @@ import { WebhookDispatcher } from './webhooks/event-dispatcher.ts';
 import { type Resolve, WebhookSender } from './webhooks/sender.ts';
 import { WebhooksService } from './webhooks/webhooks-service.ts';
 import { RunWorker } from './worker/run-worker.ts';
+import { createBlueprints } from './blueprints/blueprints-module.ts';
 
 export interface Recon {
   config: Config;
@@ -133,6 +134,8 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await metrics.stop();
       await deliveries.stop();
     });
+    const blueprints = await createBlueprints({ store, queue, config, webhooks, log });
+    cleanups.push(() => blueprints.stop());
 
     let worker: RunWorker | undefined;
     if (options.workers ?? config.runWorkers) {
@@ -162,6 +165,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await worker.start({ onlyAvailable: store.kind === 'postgres' });
       const running = worker;
       cleanups.push(() => running.stop());
+      await blueprints.startWorker();
     }
 
     const predictions = new PredictionsService(runs, blobs);
@@ -198,6 +202,11 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         batches,
         metrics,
         analytics: new AnalyticsService(analyticsRepository),
+        blueprints: blueprints.blueprints,
+        blueprintDesign: blueprints.design,
+        generations: blueprints.generations,
+        blueprintExports: blueprints.exports,
+        falWebhooks: blueprints.falWebhooks,
       },
       log,
     );

@@ -134,12 +134,15 @@ export class BlueprintsService {
     await this.#deps.files.removeAll(id);
   }
 
-  /** Events after `afterId`, then live ones until generation stops; undefined when there is nothing to follow. */
+  /**
+   * Events after `afterId`, then live ones until the blueprint's newest status says generation
+   * stopped; undefined when there is nothing to follow (caught up, and not generating).
+   */
   async followEvents(owner: string | null, id: string, afterId: number, signal: AbortSignal) {
     const row = await this.findOwned(owner, id);
-    const backlog = await this.#deps.events.after(id, afterId, 1);
-    if (!backlog.length && row.status !== 'generating') return undefined;
-    return this.#deps.feed.follow(id, afterId, signal);
+    const lastStatus = await this.#deps.events.lastOfType(id, 'status');
+    if (afterId >= lastStatus && row.status !== 'generating') return undefined;
+    return this.#deps.feed.follow(id, afterId, signal, (event) => event.type === 'status' && event.id >= lastStatus && event.data.status !== 'generating');
   }
 
   /**

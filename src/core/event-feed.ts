@@ -22,8 +22,11 @@ export class EventFeed<E extends { id: number }> {
     this.#deps = deps;
   }
 
-  /** Batches of events after `afterId`. Ends after the batch holding a final event, when the scope is gone, or when `signal` aborts. */
-  async *follow(scopeId: string, afterId: number, signal: AbortSignal): AsyncGenerator<E[]> {
+  /**
+   * Batches of events after `afterId`. Ends after the batch holding a final event (by `isFinal`,
+   * or the feed's own rule), when the scope is gone, or when `signal` aborts.
+   */
+  async *follow(scopeId: string, afterId: number, signal: AbortSignal, isFinal = this.#deps.isFinal): AsyncGenerator<E[]> {
     let lastId = afterId;
     let dirty = true;
     let wake: (() => void) | undefined;
@@ -41,7 +44,7 @@ export class EventFeed<E extends { id: number }> {
         if (events.length) {
           lastId = events.at(-1)!.id;
           yield events;
-          if (events.some((event) => this.#deps.isFinal(event))) return;
+          if (events.some(isFinal)) return;
           if (events.length === PAGE) continue;
         }
         if (dirty || signal.aborted) continue;

@@ -48,6 +48,17 @@ export class BlueprintEventsRepository {
     return rows.map(toEvent);
   }
 
+  /** The id of the blueprint's newest event of this type (0 when none). */
+  async lastOfType(blueprintId: string, type: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('blueprint_events')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .where('blueprint_id', '=', blueprintId)
+      .where('type', '=', type)
+      .executeTakeFirst();
+    return Number(row?.id ?? 0);
+  }
+
   async find(id: number): Promise<BlueprintEvent | undefined> {
     const row = await this.#db.selectFrom('blueprint_events').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toEvent(row);
