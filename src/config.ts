@@ -112,7 +112,7 @@ export const configSchema = z.object({
   FAL_DEADLINE_SECONDS: int(1).default(1800),
   FAL_MAX_ATTEMPTS: int(1).default(4),
   /** After a crash mid-submit, how long to wait for the request's webhook before submitting again. */
-  FAL_ORPHAN_GRACE_SECONDS: int(0).default(120),
+  FAL_ORPHAN_GRACE_SECONDS: int(0).default(300),
   FAL_MAX_DOWNLOAD_BYTES: int(1024).default(64 * 1024 * 1024),
   /** Limits on what one key's blueprints may hold. */
   BLUEPRINT_MAX_PER_KEY: int(1).default(200),

@@ -39,7 +39,8 @@ export interface FalJobRunnerOptions {
   retry: { baseMs: number; maxMs: number };
   /**
    * A job found `submitting` after a crash may have reached fal: its webhook (which names the job
-   * and attempt) is waited for this long and adopted if it comes; after that it is submitted again.
+   * and attempt) is waited for this long (from the submit, or from this process's start when
+   * later) and adopted if it comes; after that it is submitted again.
    */
   orphanGraceMs: number;
 }
@@ -98,6 +99,8 @@ export function jobEvent(row: BlueprintJobRow): Record<string, unknown> {
 export class FalJobRunner {
   readonly #deps: FalJobRunnerDeps;
   readonly #active = new Set<Promise<void>>();
+  /** The grace for an interrupted submit counts from here too: fal cannot redeliver to a server that is down. */
+  readonly #startedAt = Date.now();
 
   constructor(deps: FalJobRunnerDeps) {
     this.#deps = deps;
@@ -162,7 +165,7 @@ export class FalJobRunner {
       if (job.status === 'queued') {
         if (!(await this.#submit(job, lease))) return;
       } else if (job.status === 'submitting') {
-        const waited = Date.now() - (job.submit_started_at?.getTime() ?? 0);
+        const waited = Date.now() - Math.max(job.submit_started_at?.getTime() ?? 0, this.#startedAt);
         if (waited < this.#deps.options.orphanGraceMs) await pause(this.#deps.options.orphanGraceMs - waited);
         else await this.#abandonOrphan(job, lease);
       } else {

@@ -74,7 +74,7 @@ describe('FalGateway and the webhook verifier, against the stand-in', () => {
     assert.equal(fal.stats.calls.jwks, fetchesBefore + 1, 'keys fetched once');
 
     await assert.rejects(verifier.verify(fal.signer.headers('r-1', body, { forge: true }), Buffer.from(body)), WebhookRejected);
-    await assert.rejects(verifier.verify(fal.signer.headers('r-1', body, { ageSeconds: 301 }), Buffer.from(body)), /301 s away/);
+    await assert.rejects(verifier.verify(fal.signer.headers('r-1', body, { ageSeconds: 301 }), Buffer.from(body)), /30[12] s away from now \(limit 300 s\)/);
     await assert.rejects(verifier.verify(fal.signer.headers('r-1', body), Buffer.from(`${body} `)), WebhookRejected, 'body altered');
     await assert.rejects(verifier.verify({}, Buffer.from(body)), /missing header/);
 

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { startFakeFal } from '../fixtures/fal-server/server.ts';
+import { freePort } from '../helpers/postgres.ts';
+import { jsonBody, type TestServer } from '../helpers/recon.ts';
+import { blueprintWithPhotos, falEnv, waitUntilSettled } from './blueprint-server.ts';
+
+const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** `recon serve` as a real child process, so it can be killed with SIGKILL. */
+async function serve(env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, ...env, RECON_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${env.PORT}`;
+  const deadline = Date.now() + 90_000;
+  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const fetchAt = (path: string, init?: RequestInit) => fetch(new URL(path, url), init);
+  const api = {
+    url,
+    dataDir: env.RECON_DATA_DIR,
+    fetch: fetchAt,
+    async json(path: string, init?: RequestInit) {
+      const response = await fetchAt(path, init);
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    },
+  } as TestServer;
+  return { child, api, output: () => output };
+}
+
+test('kill -9 with generations queued, submitted and mid-submit; restart: all finish, none is submitted twice', async () => {
+  const fal = await startFakeFal();
+  const dataDir = await mkdtemp(join(tmpdir(), 'recon-blueprint-crash-'));
+  const port = await freePort();
+  const env = { ...falEnv(fal, port, { FAL_CONCURRENCY: '4', FAL_ORPHAN_GRACE_SECONDS: '20' }), RECON_DATA_DIR: dataDir };
+  try {
+    // The kill finds jobs queued, submitted (waiting for their results) and mid-submit: two
+    // submits hang at fal for 1.5 s, and fal accepts them after the server is gone.
+    fal.faults.delays.submit = [0, 0, 1500, 1500];
+    fal.faults.processMs = 2500;
+    // fal redelivers webhooks that fail (10 times over 2 h); here every 200 ms, to keep the test short.
+    fal.faults.webhooks.retryScheduleMs = Array(100).fill(200);
+    const first = await serve(env);
+    const blueprint = await blueprintWithPhotos(first.api, ['disc', 'panel', 'bottle'], { template: 'glass-bottle' }, 64);
+    await first.api.json(`/api/blueprints/${blueprint.id}/defects/${blueprint.defects[3].id}`, { method: 'DELETE' });
+    const started = await first.api.json(`/api/blueprints/${blueprint.id}/generate`, jsonBody({}));
+    assert.equal(started.status, 202);
+    const total = started.body.generations.length;
+    assert.equal(total, 9);
+    let before: string[];
+    for (;;) {
+      before = (await first.api.json(`/api/blueprints/${blueprint.id}`)).body.generations.map((g: any) => g.status);
+      if (before.filter((s) => s === 'submitting').length === 2 && before.includes('submitted')) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    const submittedAtKill = fal.stats.submits;
+
+    const second = await serve(env);
+    const done = await waitUntilSettled(second.api, blueprint.id, 120_000);
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+
+    assert.deepEqual(done.generations.map((g: any) => g.status), Array(total).fill('completed'), JSON.stringify(done.generations.map((g: any) => g.error)));
+    // Count the stand-in's accepted submits per job (the webhook URL names the job).
+    const perJob = new Map<string, number>();
+    for (const [url, count] of fal.stats.submitsByWebhook) {
+      const job = new URL(url).searchParams.get('job')!;
+      perJob.set(job, (perJob.get(job) ?? 0) + count);
+    }
+    for (const generation of done.generations) {
+      assert.equal(perJob.get(generation.id), 1, `${generation.id} was submitted ${perJob.get(generation.id)} times`);
+      assert.deepEqual(generation.bbox, fal.truth(generation.requestId)!.bbox);
+    }
+    assert.equal(fal.stats.submits, total);
+    // So the two cut off mid-submit — accepted by fal after the server died — were adopted from
+    // their webhooks, not submitted again.
+    console.log(`at the kill: ${JSON.stringify(before)}; submits then ${submittedAtKill}, in the end ${fal.stats.submits} for ${total} generations`);
+  } finally {
+    await fal.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
