@@ -120,7 +120,7 @@ export class BlueprintDesignService {
             {
               id: p.objectId,
               blueprint_id: id,
-              name: p.image.originalName.slice(0, 200),
+              name: p.image.originalName.replace(/\.[a-z0-9]{2,5}$/i, '').slice(0, 200) || p.objectId,
               content_type: p.image.contentType,
               width: p.width,
               height: p.height,
@@ -179,8 +179,9 @@ export class BlueprintDesignService {
       const blueprint = await this.#deps.blueprints.lockOwned(owner, id, t);
       const existing = new Set((await this.#deps.repo.defects(id, t)).map((d) => d.name.toLowerCase()));
       const fresh = template.defects.filter((d) => !existing.has(d.name.toLowerCase())).map((d) => ({ ...d, source: 'template' as const }));
-      if (!blueprint.product_type) await this.#deps.repo.update(id, { product_type: template.productType }, t);
-      return this.#insertDefects(blueprint, fresh, `${template.id}@${template.version}`, t);
+      const productType = blueprint.product_type ?? (template.productType || null);
+      if (productType !== blueprint.product_type) await this.#deps.repo.update(id, { product_type: productType }, t);
+      return this.#insertDefects({ ...blueprint, product_type: productType }, fresh, `${template.id}@${template.version}`, t);
     };
     if (trx) return apply(trx);
     const ids = await this.#deps.repo.transaction(apply);
