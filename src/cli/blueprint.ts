@@ -35,7 +35,6 @@ Talks to RECON_URL (default http://127.0.0.1:3000) with RECON_API_KEY. Exit code
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 const time = (iso: string) => iso.slice(11, 19);
-const ACTIVE = ['queued', 'submitting', 'submitted'];
 
 const OPTIONS = {
   json: { type: 'boolean' },

@@ -73,7 +73,7 @@ export function reviewSection(state: BlueprintState): HTMLElement {
       try {
         await blueprintApi.client().rate(state.id, g.id, rating, feedback.value.trim() || undefined);
         // Shown at once: the card keeps its focus, so the refresh below leaves it as it is.
-        rateButtons.forEach((button, i) => button.setAttribute('aria-pressed', String(RATINGS[i]!.value === rating)));
+        for (const [i, button] of rateButtons.entries()) button.setAttribute('aria-pressed', String(RATINGS[i]!.value === rating));
         rateButtons[0]!.closest('article')!.className = `review-card rating-${rating}`;
         await state.refresh();
       } catch (error) {
