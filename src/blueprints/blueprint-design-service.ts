@@ -174,7 +174,8 @@ export class BlueprintDesignService {
 
   /** Adds a template's defects (those not already in the blueprint), recording `id@version`. */
   async applyTemplate(owner: string | null, id: string, reference: string, trx?: Transaction<Database>): Promise<string[]> {
-    const template = await this.#resolveTemplate(owner, reference);
+    // Inside the caller's transaction every query must use it: on PGlite another would wait forever.
+    const template = await this.#resolveTemplate(owner, reference, trx);
     const apply = async (t: Transaction<Database>) => {
       const blueprint = await this.#deps.blueprints.lockOwned(owner, id, t);
       const existing = new Set((await this.#deps.repo.defects(id, t)).map((d) => d.name.toLowerCase()));
@@ -281,12 +282,12 @@ export class BlueprintDesignService {
     return { id, version, name: input.name, productType: input.productType ?? '', defects, builtIn: false };
   }
 
-  async #resolveTemplate(owner: string | null, reference: string): Promise<DefectTemplate> {
+  async #resolveTemplate(owner: string | null, reference: string, trx?: Transaction<Database>): Promise<DefectTemplate> {
     const [id = '', versionText] = reference.split('@');
     const version = versionText === undefined ? undefined : Number(versionText);
     const builtIn = BUILT_IN_TEMPLATES.find((t) => t.id === id && (version === undefined || t.version === version));
     if (builtIn) return builtIn;
-    const row = Number.isInteger(version) || version === undefined ? await this.#deps.library.template(ownerKey(owner), id, version) : undefined;
+    const row = Number.isInteger(version) || version === undefined ? await this.#deps.library.template(ownerKey(owner), id, version, trx) : undefined;
     if (!row) throw templateNotFound(reference);
     return { id: row.id, version: row.version, name: row.name, productType: row.product_type ?? '', defects: row.defects, builtIn: false };
   }

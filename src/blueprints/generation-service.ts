@@ -67,6 +67,12 @@ export class GenerationService {
       cells = cells.filter((c) => c.defectId === own);
     }
     if (!cells.length) throw nothingToGenerate('no photo × defect cell was asked for');
+    // The limit is checked before regions are placed, so a refused request leaves nothing behind.
+    const existing = await this.#deps.repo.regions(id);
+    const planned = cells.reduce((n, c) => n + Math.max(1, existing.filter((r) => r.object_id === c.objectId && r.defect_id === c.defectId).length), 0) * input.count;
+    if ((await this.#deps.jobs.countGenerations(id)) + planned > this.#deps.maxGenerations) {
+      throw blueprintLimitReached('generations', this.#deps.maxGenerations, 'maxGenerations', 'BLUEPRINT_MAX_GENERATIONS');
+    }
     const regions = await this.#deps.design.ensureRegions(id, cells);
     const rows: NewBlueprintJobRow[] = [];
     for (const cell of cells) {

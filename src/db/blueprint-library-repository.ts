@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { BlueprintExportRow, BlueprintExportsTable, BlueprintTemplateRow } from './blueprint-tables.ts';
 import type { Database } from './schema.ts';
 
@@ -28,8 +28,8 @@ export class BlueprintLibraryRepository {
       .execute();
   }
 
-  template(owner: string, id: string, version?: number): Promise<BlueprintTemplateRow | undefined> {
-    let query = this.#db.selectFrom('blueprint_templates').selectAll().where('owner', '=', owner).where('id', '=', id);
+  template(owner: string, id: string, version?: number, db: Kysely<Database> | Transaction<Database> = this.#db): Promise<BlueprintTemplateRow | undefined> {
+    let query = db.selectFrom('blueprint_templates').selectAll().where('owner', '=', owner).where('id', '=', id);
     if (version !== undefined) query = query.where('version', '=', version);
     return query.orderBy('version', 'desc').limit(1).executeTakeFirst();
   }
