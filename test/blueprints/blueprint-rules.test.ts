@@ -166,6 +166,59 @@ describe('blueprint rules', () => {
     }
   });
 
+  test('a mask-free edit model: the label is what changed inside the product, exactly the painted patch', async () => {
+    const me = as(alice);
+    const id = (await me.json('/api/blueprints', jsonBody({ name: 'edits', model: 'fal-ai/flux-pro/kontext' }))).body.id;
+    const form = new FormData();
+    for (const shape of ['disc', 'panel'] as const) form.append('images', new Blob([await productPhoto(shape, 96)], { type: 'image/png' }), `${shape}.png`);
+    await me.json(`/api/blueprints/${id}/objects`, { method: 'POST', body: form });
+    await me.json(`/api/blueprints/${id}/defects`, jsonBody({ defects: [{ name: 'stain' }, { name: 'pit' }] }));
+    await me.json(`/api/blueprints/${id}/generate`, jsonBody({}));
+    const view = await waitUntilSettled({ ...t.server, json: me.json } as any, id);
+    assert.equal(view.generations.length, 4);
+    for (const g of view.generations) {
+      assert.equal(g.status, 'completed', g.error);
+      const request = t.fal.requests.get(g.requestId)!;
+      assert.equal(request.endpoint, 'fal-ai/flux-pro/kontext');
+      assert.equal(request.input.mask_url, undefined, 'no mask is sent to an edit model');
+      const truth = t.fal.truth(g.requestId)!;
+      assert.deepEqual(g.bbox, truth.bbox);
+      assert.equal(g.area, truth.area);
+    }
+  });
+
+  test('cancel stops unfinished jobs and asks fal to cancel them; the stream reports it and ends', async () => {
+    const me = as(alice);
+    t.fal.faults.processMs = 5000;
+    try {
+      const id = (await me.json('/api/blueprints', jsonBody({ name: 'cancel' }))).body.id;
+      const form = new FormData();
+      form.append('images', new Blob([await productPhoto('disc', 48)], { type: 'image/png' }), 'd.png');
+      await me.json(`/api/blueprints/${id}/objects`, { method: 'POST', body: form });
+      await me.json(`/api/blueprints/${id}/defects`, jsonBody({ defects: [{ name: 'a' }, { name: 'b' }] }));
+      await me.json(`/api/blueprints/${id}/generate`, jsonBody({}));
+      const stream = me.fetch(`/api/blueprints/${id}/stream`).then((r) => r.text());
+      for (;;) {
+        const generations = (await me.json(`/api/blueprints/${id}`)).body.generations;
+        if (generations.every((g: any) => g.status === 'submitted')) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const cancels = t.fal.stats.calls.cancel;
+      const canceled = await me.json(`/api/blueprints/${id}/cancel`, jsonBody({}));
+      assert.equal(canceled.body.canceled.length, 2);
+      const view = (await me.json(`/api/blueprints/${id}`)).body;
+      assert.deepEqual(view.generations.map((g: any) => g.status), ['canceled', 'canceled']);
+      assert.equal(view.status, 'ready_for_review');
+      const events = (await stream).split('\n\n').filter((f) => f.startsWith('id: ')).map((f) => JSON.parse(f.split('data: ')[1]!));
+      assert.ok(events.some((e) => e.type === 'job' && e.status === 'submitted'));
+      assert.ok(events.some((e) => e.type === 'job' && e.status === 'canceled'));
+      assert.deepEqual(events.filter((e) => e.type === 'status').map((e) => e.status).slice(-2), ['generating', 'ready_for_review']);
+      while (t.fal.stats.calls.cancel < cancels + 2) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      t.fal.faults.processMs = 30;
+    }
+  });
+
   test('the OpenAPI description lists the blueprint routes', async () => {
     const spec = (await t.server.json('/openapi.json')).body;
     for (const path of ['/api/blueprints', '/api/blueprints/{blueprintId}/generate', '/api/blueprints/{blueprintId}/exports', '/api/fal/webhook', '/api/blueprint-templates']) {
