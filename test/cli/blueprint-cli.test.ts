@@ -52,7 +52,7 @@ test('recon blueprint: create with photos, generate --wait, rate, edit a prompt,
   assert.equal(generated.code, 0, generated.stderr);
   assert.match(generated.stdout, /completed/);
   assert.match(generated.stdout, /PHOTO\s+porosity \(1\)\s+crack \(2\)/);
-  const view = JSON.parse((await recon(['show', id, '--json'])).stdout);
+  const view = (await t.server.json(`/api/blueprints/${id}`)).body;
   assert.equal(view.generations.length, 8);
 
   // Most through the API (each CLI call starts a process), one through the CLI.
