@@ -8,51 +8,18 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { makeImage, multipart } from '../helpers/images.ts';
 import { freePort } from '../helpers/postgres.ts';
-import { jsonBody, type TestServer } from '../helpers/recon.ts';
+import { jsonBody } from '../helpers/recon.ts';
+import { httpClient, startChildServer } from '../helpers/child-server.ts';
 import { waitForStatus } from '../helpers/runs.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 
-/** `recon serve` as a real child process, so it can be killed with SIGKILL. */
-async function startChild(dataDir: string, port: number) {
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: {
-      ...process.env,
-      RECON_DATA_DIR: dataDir,
-      PORT: String(port),
-      RECON_TEST_ENGINES: '1',
-      RECON_ENGINE_CONCURRENCY: '1',
-      RECON_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    const up = await fetch(`${url}/api/health`).then((r) => r.ok, () => false);
-    if (up) break;
-    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url, output: () => output };
+/** `recon serve` as a real child process on the test engines, so it can be killed with SIGKILL. */
+function startChild(dataDir: string, port: number) {
+  return startChildServer({ RECON_DATA_DIR: dataDir, PORT: String(port), RECON_TEST_ENGINES: '1', RECON_ENGINE_CONCURRENCY: '1', RECON_LOG_LEVEL: 'warn' });
 }
 
-function client(url: string): TestServer {
-  const fetchAt = (path: string, init?: RequestInit) => fetch(new URL(path, url), init);
-  return {
-    url,
-    fetch: fetchAt,
-    async json(path: string, init?: RequestInit) {
-      const response = await fetchAt(path, init);
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-    },
-  } as TestServer;
-}
+const client = httpClient;
 
 const killed = (child: ChildProcess) => new Promise((resolve) => child.once('exit', resolve));
 

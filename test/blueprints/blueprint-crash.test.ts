@@ -1,46 +1,24 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { startFakeFal } from '../fixtures/fal-server/server.ts';
 import { freePort } from '../helpers/postgres.ts';
-import { jsonBody, type TestServer } from '../helpers/recon.ts';
+import { startChildServer } from '../helpers/child-server.ts';
+import { jsonBody } from '../helpers/recon.ts';
 import { blueprintWithPhotos, falEnv, waitUntilSettled } from './blueprint-server.ts';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 const children: ChildProcess[] = [];
 after(() => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-/** `recon serve` as a real child process, so it can be killed with SIGKILL. */
 async function serve(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, ...env, RECON_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const url = `http://127.0.0.1:${env.PORT}`;
-  const deadline = Date.now() + 90_000;
-  while (!(await fetch(`${url}/api/health`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    if (Date.now() > deadline) throw new Error(`server did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const fetchAt = (path: string, init?: RequestInit) => fetch(new URL(path, url), init);
-  const api = {
-    url,
-    dataDir: env.RECON_DATA_DIR,
-    fetch: fetchAt,
-    async json(path: string, init?: RequestInit) {
-      const response = await fetchAt(path, init);
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-    },
-  } as TestServer;
-  return { child, api, output: () => output };
+  const started = await startChildServer({ ...env, RECON_LOG_LEVEL: 'warn' });
+  children.push(started.child);
+  return started;
 }
 
 test('kill -9 with generations queued, submitted and mid-submit; restart: all finish, none is submitted twice', async () => {

@@ -1,33 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type BlueprintTestServer, startBlueprintServer } from '../blueprints/blueprint-server.ts';
 import { productPhoto } from '../fixtures/products.ts';
 import { checkDataset, readZip } from '../helpers/dataset-checks.ts';
+import { runRecon } from '../helpers/recon-cli.ts';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 let t: BlueprintTestServer;
 let work: string;
 
-function recon(args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(NODE, [join(ROOT, 'src', 'main.ts'), 'blueprint', ...args], {
-      cwd: work,
-      env: { ...process.env, RECON_URL: t.server.url, RECON_API_KEY: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const recon = (args: string[]) => runRecon(['blueprint', ...args], { cwd: work, env: { RECON_URL: t.server.url, RECON_API_KEY: '' } });
 
 before(async () => {
   t = await startBlueprintServer('pglite');
