@@ -221,7 +221,7 @@ export const addRegionBody = z
     objectId: partId('photo'),
     defectId: partId('defect'),
     box: box.optional(),
-    mask: z.string().max(4_000_000).optional().describe('A PNG as base64 (or a data: URL): white or opaque = region'),
+    mask: z.string().max(8_000_000).optional().describe('A PNG as base64 (or a data: URL): white or opaque = region'),
     auto: z.literal(true).optional().describe('Place an elliptical region inside the product automatically'),
   })
   .strict()

@@ -86,6 +86,8 @@ export const blueprintDesignRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app
   app.post(
     '/api/blueprints/:blueprintId/regions',
     {
+      // A drawn mask comes as base64 in the JSON body: room for a photo-sized one.
+      bodyLimit: 8 * 1024 * 1024,
       schema: {
         tags,
         summary: 'Add a region for a photo × defect: a box, a mask PNG (base64), or placed automatically inside the product',
