@@ -18,6 +18,9 @@ export interface GenerationJobDeps {
   gateway: Pick<FalGateway, 'upload' | 'download'>;
 }
 
+/** A photo uploaded to fal's storage is used again for this long (a matrix sends each photo many times). */
+const UPLOAD_REUSE_MS = 10 * 60_000;
+
 /** Where a generation's files live in its blueprint's store. */
 export const generationKeys = (jobId: string) => ({ image: `generations/${jobId}/image.png`, mask: `generations/${jobId}/mask.png` });
 
@@ -29,6 +32,8 @@ export const generationKeys = (jobId: string) => ({ image: `generations/${jobId}
  */
 export class GenerationJob implements FalJobKind {
   readonly #deps: GenerationJobDeps;
+  /** fal storage URLs of photos by sha256 (shared by concurrent jobs while the upload runs). */
+  readonly #uploads = new Map<string, { url: Promise<string>; at: number }>();
 
   constructor(deps: GenerationJobDeps) {
     this.#deps = deps;
@@ -37,9 +42,7 @@ export class GenerationJob implements FalJobKind {
   async prepare(job: BlueprintJobRow): Promise<Record<string, unknown>> {
     const { object, region, prompt, model } = await this.#parts(job);
     const { files, gateway } = this.#deps;
-    const photo = await files.read(job.blueprint_id, object.blob_key);
-    const extension = object.content_type.split('/')[1] ?? 'bin';
-    const imageUrl = await gateway.upload(photo, object.content_type, `${object.id}.${extension}`);
+    const imageUrl = await this.#photoUrl(job.blueprint_id, object);
     const maskUrl = model.kind === 'inpaint' ? await gateway.upload(await files.read(job.blueprint_id, region.mask_key), 'image/png', `${region.id}.png`) : undefined;
     return model.input({ prompt: prompt.text, imageUrl, ...(maskUrl && { maskUrl }), seed: job.seed ?? 0 });
   }
@@ -84,6 +87,20 @@ export class GenerationJob implements FalJobKind {
         }),
       },
     };
+  }
+
+  #photoUrl(blueprintId: string, object: { id: string; blob_key: string; content_type: string; sha256: string }): Promise<string> {
+    const cached = this.#uploads.get(object.sha256);
+    if (cached && Date.now() - cached.at < UPLOAD_REUSE_MS) return cached.url;
+    const extension = object.content_type.split('/')[1] ?? 'bin';
+    const url = this.#deps.files.read(blueprintId, object.blob_key).then((photo) => this.#deps.gateway.upload(photo, object.content_type, `${object.id}.${extension}`));
+    this.#uploads.set(object.sha256, { url, at: Date.now() });
+    // A failed upload is not kept: the next job tries again.
+    url.catch(() => {
+      if (this.#uploads.get(object.sha256)?.url === url) this.#uploads.delete(object.sha256);
+    });
+    for (const [key, entry] of this.#uploads) if (Date.now() - entry.at >= UPLOAD_REUSE_MS) this.#uploads.delete(key);
+    return url;
   }
 
   async #parts(job: BlueprintJobRow) {
