@@ -204,6 +204,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         analytics: new AnalyticsService(analyticsRepository),
         blueprints: blueprints.blueprints,
         blueprintDesign: blueprints.design,
+        blueprintRegions: blueprints.regions,
         generations: blueprints.generations,
         blueprintExports: blueprints.exports,
         falWebhooks: blueprints.falWebhooks,

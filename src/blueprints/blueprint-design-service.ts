@@ -3,44 +3,37 @@ import { readFile } from 'node:fs/promises';
 import type { Transaction } from 'kysely';
 import sharp from 'sharp';
 import type { z } from 'zod';
-import type { addRegionBody, templateBody } from '../contract/blueprints.ts';
+import type { templateBody } from '../contract/blueprints.ts';
 import type { StagedImage } from '../core/runs-service.ts';
 import type { StoredFile } from '../core/run-files-service.ts';
 import type { BlueprintJobsRepository } from '../db/blueprint-jobs-repository.ts';
 import type { BlueprintLibraryRepository } from '../db/blueprint-library-repository.ts';
 import type { BlueprintPromptsRepository } from '../db/blueprint-prompts-repository.ts';
-import type { BlueprintRegionRow, BlueprintRow } from '../db/blueprint-tables.ts';
+import type { BlueprintRow } from '../db/blueprint-tables.ts';
 import type { BlueprintsRepository } from '../db/blueprints-repository.ts';
 import type { BlueprintEventsRepository } from '../db/blueprint-events-repository.ts';
 import type { Database } from '../db/schema.ts';
-import { type Box, type DefectSource, newPartId } from '../domain/blueprint-model.ts';
+import { type DefectSource, newPartId } from '../domain/blueprint-model.ts';
 import {
   blueprintLimitReached,
   blueprintPartNotFound,
   blueprintTooLarge,
   defectNameTaken,
   notAnImage,
-  noRoomForRegion,
   photoTooLarge,
   promptOfOtherDefect,
-  regionInvalid,
   templateNotFound,
 } from '../domain/problems.ts';
-import { type BinaryMask, boxMask, decodeMask, encodeMask, maskArea, maskBox } from '../formats/mask.ts';
 import { pathSlug } from '../formats/mvtec.ts';
 import type { BlueprintFiles } from './blueprint-files.ts';
 import type { BlueprintsService } from './blueprints-service.ts';
 import type { FalJobRunner } from './fal-job-runner.ts';
-import { productForeground } from './product-foreground.ts';
 import { seedPromptText } from './prompt-texts.ts';
-import { placeRegion } from './region-placement.ts';
-import { readRgb } from './rgb-image.ts';
 import { BUILT_IN_TEMPLATES, type DefectTemplate } from './templates.ts';
 
 export interface DesignLimits {
   maxObjects: number;
   maxDefects: number;
-  maxRegions: number;
   maxBytes: number;
   maxPixels: number;
   maxFileBytes: number;
@@ -69,9 +62,8 @@ const ownerKey = (owner: string | null) => owner ?? '';
 
 /**
  * What a blueprint is made of: product photos, defect classes (custom, from templates, or
- * suggested; each with a stable category id and a seed prompt), regions per photo × defect
- * (drawn as a box or mask, or placed inside the product automatically), prompt edits, and the
- * defect templates themselves.
+ * suggested; each with a stable category id and a seed prompt), prompt edits, and the defect
+ * templates themselves. (Regions have a service of their own.)
  */
 export class BlueprintDesignService {
   readonly #deps: BlueprintDesignDeps;
@@ -146,7 +138,9 @@ export class BlueprintDesignService {
     await this.#deps.blueprints.findOwned(owner, id);
     const object = (await this.#deps.repo.objects(id)).find((o) => o.id === objectId);
     if (!object) throw blueprintPartNotFound(id, 'photo', objectId);
-    return this.#stored(id, object.blob_key, object.content_type, `${pathSlug(object.name, 'photo')}.${object.blob_key.split('.').pop()}`, 'photo', objectId);
+    const file = await this.#deps.files.storedFile(id, object.blob_key, object.content_type, `${pathSlug(object.name, 'photo')}.${object.blob_key.split('.').pop()}`);
+    if (!file) throw blueprintPartNotFound(id, 'photo', objectId);
+    return file;
   }
 
   async removePhoto(owner: string | null, id: string, objectId: string): Promise<void> {
@@ -292,96 +286,6 @@ export class BlueprintDesignService {
     return { id: row.id, version: row.version, name: row.name, productType: row.product_type ?? '', defects: row.defects, builtIn: false };
   }
 
-  // Regions
-
-  /** A region from a box, a drawn mask (PNG, the photo's size) or placed automatically inside the product. */
-  async addRegion(owner: string | null, id: string, input: z.infer<typeof addRegionBody>): Promise<string> {
-    await this.#deps.blueprints.findOwned(owner, id);
-    const [objects, defects] = await Promise.all([this.#deps.repo.objects(id), this.#deps.repo.defects(id)]);
-    const object = objects.find((o) => o.id === input.objectId);
-    if (!object) throw blueprintPartNotFound(id, 'photo', input.objectId);
-    if (!defects.some((d) => d.id === input.defectId)) throw blueprintPartNotFound(id, 'defect', input.defectId);
-    let mask: BinaryMask;
-    let kind: 'box' | 'mask' | 'auto';
-    if (input.box) {
-      const [x, y, w, h] = input.box;
-      if (x + w > object.width || y + h > object.height) throw regionInvalid(`Box [${input.box.join(', ')}] leaves the ${object.width}x${object.height} photo`);
-      mask = boxMask(object.width, object.height, input.box);
-      kind = 'box';
-    } else if (input.mask) {
-      const bytes = Buffer.from(input.mask.replace(/^data:image\/[a-z]+;base64,/, ''), 'base64');
-      mask = await decodeMask(bytes).catch(() => {
-        throw regionInvalid('The mask is not a readable PNG image (send base64 or a data: URL)');
-      });
-      if (mask.width !== object.width || mask.height !== object.height) {
-        throw regionInvalid(`The mask is ${mask.width}x${mask.height}; it must be the photo's size, ${object.width}x${object.height}`);
-      }
-      kind = 'mask';
-    } else {
-      const photo = await readRgb(await this.#deps.files.read(id, object.blob_key));
-      const placed = placeRegion(productForeground(photo), Math.floor(Math.random() * 2 ** 31));
-      if (!placed) throw noRoomForRegion(object.name);
-      mask = placed;
-      kind = 'auto';
-    }
-    return this.#storeRegion(id, object.id, input.defectId, kind, mask);
-  }
-
-  /** Cells without a region get one placed automatically (what generating such a cell needs). */
-  async ensureRegions(id: string, cells: { objectId: string; defectId: string }[]): Promise<BlueprintRegionRow[]> {
-    const regions = await this.#deps.repo.regions(id);
-    const objects = await this.#deps.repo.objects(id);
-    for (const cell of cells) {
-      if (regions.some((r) => r.object_id === cell.objectId && r.defect_id === cell.defectId)) continue;
-      const object = objects.find((o) => o.id === cell.objectId)!;
-      const photo = await readRgb(await this.#deps.files.read(id, object.blob_key));
-      const placed = placeRegion(productForeground(photo), Math.floor(Math.random() * 2 ** 31));
-      if (!placed) throw noRoomForRegion(object.name);
-      await this.#storeRegion(id, cell.objectId, cell.defectId, 'auto', placed);
-    }
-    return this.#deps.repo.regions(id);
-  }
-
-  async #storeRegion(id: string, objectId: string, defectId: string, kind: 'box' | 'mask' | 'auto', mask: BinaryMask): Promise<string> {
-    const bbox = maskBox(mask) as Box | undefined;
-    if (!bbox) throw regionInvalid('The region is empty: draw at least one pixel');
-    const regionId = newPartId('rg');
-    const key = `regions/${regionId}.png`;
-    await this.#deps.files.write(id, key, await encodeMask(mask));
-    try {
-      await this.#deps.repo.transaction(async (trx) => {
-        await this.#deps.repo.lock(id, trx);
-        if ((await this.#deps.repo.countRegions(id, trx)) >= this.#deps.limits.maxRegions) {
-          throw blueprintLimitReached('regions', this.#deps.limits.maxRegions, 'maxRegions', 'BLUEPRINT_MAX_REGIONS');
-        }
-        await this.#deps.repo.addRegion({ id: regionId, blueprint_id: id, object_id: objectId, defect_id: defectId, kind, bbox: JSON.stringify(bbox), area: maskArea(mask), mask_key: key }, trx);
-        await this.#deps.events.append(id, 'design', { change: 'regions', added: [regionId] }, trx);
-      });
-    } catch (error) {
-      await this.#deps.files.remove(id, key);
-      throw error;
-    }
-    return regionId;
-  }
-
-  async regionMask(owner: string | null, id: string, regionId: string): Promise<StoredFile> {
-    await this.#deps.blueprints.findOwned(owner, id);
-    const region = (await this.#deps.repo.regions(id)).find((r) => r.id === regionId);
-    if (!region) throw blueprintPartNotFound(id, 'region', regionId);
-    return this.#stored(id, region.mask_key, 'image/png', `${regionId}.png`, 'region', regionId);
-  }
-
-  async removeRegion(owner: string | null, id: string, regionId: string): Promise<void> {
-    await this.#deps.blueprints.findOwned(owner, id);
-    const active = (await this.#deps.jobs.activeFor(id)).filter((j) => j.region_id === regionId);
-    await this.#deps.runner.cancel(active.map((j) => j.id));
-    const removed = await this.#deps.repo.deleteRegion(id, regionId);
-    if (!removed) throw blueprintPartNotFound(id, 'region', regionId);
-    await this.#deps.files.remove(id, removed.mask_key);
-    await this.#deps.events.append(id, 'design', { change: 'regions', removed: [regionId] });
-    await this.#deps.blueprints.refreshStatus(id);
-  }
-
   // Prompts
 
   /** An edited prompt: a new child of `parentId` (prompts are never changed in place). */
@@ -410,9 +314,4 @@ export class BlueprintDesignService {
     return latest.id;
   }
 
-  async #stored(id: string, key: string, contentType: string, fileName: string, part: string, partId: string): Promise<StoredFile> {
-    const info = await this.#deps.files.stat(id, key);
-    if (!info) throw blueprintPartNotFound(id, part, partId);
-    return { ...info, contentType, fileName, read: (range) => this.#deps.files.stream(id, key, range) };
-  }
 }

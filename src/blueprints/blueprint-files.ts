@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.ts';
+import type { StoredFile } from '../core/run-files-service.ts';
 import { randomToken } from '../domain/ids.ts';
 
 /**
@@ -24,12 +24,14 @@ export class BlueprintFiles {
     return Buffer.concat(chunks);
   }
 
-  stream(blueprintId: string, key: string, range?: { start: number; end: number }): Readable {
-    return this.#blobs.read(blueprintId, key, range);
-  }
-
   stat(blueprintId: string, key: string) {
     return this.#blobs.stat(blueprintId, key);
+  }
+
+  /** A stored file ready to be served (ranges, ETag); undefined when it is not there. */
+  async storedFile(blueprintId: string, key: string, contentType: string, fileName: string): Promise<StoredFile | undefined> {
+    const info = await this.#blobs.stat(blueprintId, key);
+    return info && { ...info, contentType, fileName, read: (range) => this.#blobs.read(blueprintId, key, range) };
   }
 
   async write(blueprintId: string, key: string, bytes: Uint8Array): Promise<void> {

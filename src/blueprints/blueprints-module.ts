@@ -25,6 +25,7 @@ import { FalJobRunner, type JobLease } from './fal-job-runner.ts';
 import { FalWebhookService } from './fal-webhook-service.ts';
 import { GenerationJob } from './generation-job.ts';
 import { GenerationService } from './generation-service.ts';
+import { RegionService } from './region-service.ts';
 import { SuggestionJob } from './suggestion-job.ts';
 
 /** The pg-boss queue fal jobs wait in. */
@@ -34,6 +35,7 @@ const BLUEPRINT_EVENTS_CHANNEL = 'recon_blueprint_events';
 export interface BlueprintsModule {
   blueprints: BlueprintsService;
   design: BlueprintDesignService;
+  regions: RegionService;
   generations: GenerationService;
   exports: ExportService;
   falWebhooks: FalWebhookService;
@@ -134,9 +136,11 @@ export async function createBlueprints(deps: BlueprintsModuleDeps): Promise<Blue
     runner,
     limits: { ...config.blueprints, maxFileBytes: config.limits.maxFileBytes },
   });
+  const regions = new RegionService({ blueprints, repo, jobs, events, files, runner, maxRegions: config.blueprints.maxRegions });
   const generations = new GenerationService({
     blueprints,
     design,
+    regions,
     repo,
     jobs,
     prompts,
@@ -150,6 +154,7 @@ export async function createBlueprints(deps: BlueprintsModuleDeps): Promise<Blue
   return {
     blueprints,
     design,
+    regions,
     generations,
     exports: new ExportService({ blueprints, repo, jobs, prompts, events, library, files }),
     falWebhooks: new FalWebhookService({ verifier: new FalWebhookVerifier({ jwksUrl: fal.jwksUrl }), runner, log }),

@@ -107,13 +107,8 @@ export class ExportService {
   async file(owner: string | null, id: string, exportId: string): Promise<StoredFile> {
     const blueprint = await this.#deps.blueprints.findOwned(owner, id);
     const row = await this.#deps.library.export(id, exportId);
-    const info = row && (await this.#deps.files.stat(id, row.blob_key));
-    if (!row || !info) throw blueprintPartNotFound(id, 'export', exportId);
-    return {
-      ...info,
-      contentType: 'application/zip',
-      fileName: `${pathSlug(blueprint.name, 'blueprint')}-dataset-${exportId}.zip`,
-      read: (range) => this.#deps.files.stream(id, row.blob_key, range),
-    };
+    const file = row && (await this.#deps.files.storedFile(id, row.blob_key, 'application/zip', `${pathSlug(blueprint.name, 'blueprint')}-dataset-${exportId}.zip`));
+    if (!file) throw blueprintPartNotFound(id, 'export', exportId);
+    return file;
   }
 }

@@ -19,10 +19,12 @@ import type { BlueprintFiles } from './blueprint-files.ts';
 import { toGenerationView } from './blueprint-views.ts';
 import type { BlueprintsService } from './blueprints-service.ts';
 import type { FalJobRunner } from './fal-job-runner.ts';
+import type { RegionService } from './region-service.ts';
 
 export interface GenerationServiceDeps {
   blueprints: Pick<BlueprintsService, 'findOwned' | 'lockOwned' | 'refreshStatus' | 'capabilities'>;
-  design: Pick<BlueprintDesignService, 'ensureRegions' | 'promptFor'>;
+  design: Pick<BlueprintDesignService, 'promptFor'>;
+  regions: Pick<RegionService, 'ensureRegions'>;
   repo: BlueprintsRepository;
   jobs: BlueprintJobsRepository;
   prompts: Pick<BlueprintPromptsRepository, 'find'>;
@@ -73,7 +75,7 @@ export class GenerationService {
     if ((await this.#deps.jobs.countGenerations(id)) + planned > this.#deps.maxGenerations) {
       throw blueprintLimitReached('generations', this.#deps.maxGenerations, 'maxGenerations', 'BLUEPRINT_MAX_GENERATIONS');
     }
-    const regions = await this.#deps.design.ensureRegions(id, cells);
+    const regions = await this.#deps.regions.ensureRegions(id, cells);
     const rows: NewBlueprintJobRow[] = [];
     for (const cell of cells) {
       const promptId = await this.#deps.design.promptFor(id, cell.defectId, input.promptId);
@@ -153,9 +155,9 @@ export class GenerationService {
     const job = await this.#job(id, generationId, 'generation');
     const key = file === 'image' ? job.image_key : job.mask_key;
     if (job.status !== 'completed' || !key) throw generationNotFinished(generationId, job.status);
-    const info = await this.#deps.files.stat(id, key);
-    if (!info) throw generationNotFinished(generationId, job.status);
-    return { ...info, contentType: 'image/png', fileName: `${generationId}-${file}.png`, read: (range) => this.#deps.files.stream(id, key, range) };
+    const stored = await this.#deps.files.storedFile(id, key, 'image/png', `${generationId}-${file}.png`);
+    if (!stored) throw generationNotFinished(generationId, job.status);
+    return stored;
   }
 
   #requireGeneration() {

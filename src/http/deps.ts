@@ -15,6 +15,7 @@ import type { BlueprintsService } from '../blueprints/blueprints-service.ts';
 import type { ExportService } from '../blueprints/export-service.ts';
 import type { FalWebhookService } from '../blueprints/fal-webhook-service.ts';
 import type { GenerationService } from '../blueprints/generation-service.ts';
+import type { RegionService } from '../blueprints/region-service.ts';
 
 /** What the HTTP face may use: services only — never repositories, the queue or the blob store. */
 export interface HttpDeps {
@@ -33,6 +34,7 @@ export interface HttpDeps {
   analytics: AnalyticsService;
   blueprints: BlueprintsService;
   blueprintDesign: BlueprintDesignService;
+  blueprintRegions: RegionService;
   generations: GenerationService;
   blueprintExports: ExportService;
   falWebhooks: FalWebhookService;

@@ -11,7 +11,7 @@ const tags = ['blueprints'];
 const created = (ids: string) => z.object({ [ids]: z.array(z.string()), blueprint: blueprintView });
 
 /** What a blueprint is made of: photos (multipart), defects, regions, prompt edits. */
-export const blueprintDesignRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { blueprints, blueprintDesign: design, config }) => {
+export const blueprintDesignRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { blueprints, blueprintDesign: design, blueprintRegions: regions, config }) => {
   app.post(
     '/api/blueprints/:blueprintId/objects',
     {
@@ -97,7 +97,7 @@ export const blueprintDesignRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app
       },
     },
     async (request, reply) => {
-      const regionId = await design.addRegion(request.owner, request.params.blueprintId, request.body);
+      const regionId = await regions.addRegion(request.owner, request.params.blueprintId, request.body);
       return reply.status(201).send({ regionIds: [regionId], blueprint: await blueprints.get(request.owner, request.params.blueprintId) });
     },
   );
@@ -106,7 +106,7 @@ export const blueprintDesignRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app
     '/api/blueprints/:blueprintId/regions/:partId/mask',
     { schema: { tags, summary: "A region's mask (PNG, 255 = region)", params: blueprintPartParams, response: { 200: z.any(), 206: z.any(), 304: z.null(), ...problems(404, 416) } } },
     async (request, reply) => {
-      const file = await design.regionMask(request.owner, request.params.blueprintId, request.params.partId);
+      const file = await regions.regionMask(request.owner, request.params.blueprintId, request.params.partId);
       return sendStoredFile(request, reply, file, { disposition: 'inline', what: 'mask' });
     },
   );
@@ -115,7 +115,7 @@ export const blueprintDesignRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app
     '/api/blueprints/:blueprintId/regions/:partId',
     { schema: { tags, summary: 'Remove a region', params: blueprintPartParams, response: { 204: z.null(), ...problems(404) } } },
     async (request, reply) => {
-      await design.removeRegion(request.owner, request.params.blueprintId, request.params.partId);
+      await regions.removeRegion(request.owner, request.params.blueprintId, request.params.partId);
       return reply.status(204).send(null);
     },
   );
