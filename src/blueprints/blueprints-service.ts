@@ -157,7 +157,7 @@ export class BlueprintsService {
       const [objects, defects, generations] = await Promise.all([
         this.#deps.repo.objects(id, trx),
         this.#deps.repo.defects(id, trx),
-        this.#deps.jobs.list(id, 'generation', trx),
+        this.#deps.jobs.generationStates(id, trx),
       ]);
       const status = blueprintStatus({
         generations: generations.map((g) => ({ status: g.status, rating: g.rating, cell: `${g.object_id}:${g.defect_id}` })),

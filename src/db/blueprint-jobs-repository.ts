@@ -56,6 +56,16 @@ export class BlueprintJobsRepository {
     return query.orderBy('created_at').orderBy('id').execute();
   }
 
+  /** Just what the blueprint's status follows from, for each generation (no payloads read). */
+  generationStates(blueprintId: string, db: Db = this.#db) {
+    return db
+      .selectFrom('blueprint_jobs')
+      .select(['status', 'rating', 'object_id', 'defect_id'])
+      .where('blueprint_id', '=', blueprintId)
+      .where('kind', '=', 'generation')
+      .execute();
+  }
+
   async countGenerations(blueprintId: string, db: Db = this.#db): Promise<number> {
     const row = await db
       .selectFrom('blueprint_jobs')
