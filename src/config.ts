@@ -120,6 +120,41 @@ export const configSchema = z.object({
   RECON_BLOB_SWEEP_SECONDS: int(1).default(3600),
   /** Staged blobs and upload reservations older than this are taken for crash leftovers by the sweep. */
   RECON_STAGING_MAX_AGE_SECONDS: int(60).default(24 * 3600),
+  /** fal.ai key for defect blueprints (image generation, suggestions, prompt evolution); unset = generation off. */
+  FAL_KEY: z.string().min(1).optional(),
+  /** fal's hosts, replaceable by a gateway, a proxy or a local stand-in. */
+  FAL_QUEUE_URL: z.string().url().default('https://queue.fal.run'),
+  FAL_REST_URL: z.string().url().default('https://rest.fal.ai'),
+  FAL_JWKS_URL: z.string().url().default('https://rest.alpha.fal.ai/.well-known/jwks.json'),
+  /** Where fal can reach this server (webhooks go to <RECON_PUBLIC_URL>/api/fal/webhook); unset = polling only. */
+  RECON_PUBLIC_URL: z.string().url().optional(),
+  /** The image endpoint new blueprints generate with. */
+  FAL_IMAGE_ENDPOINT: z.string().min(3).default('fal-ai/flux-pro/v1/fill'),
+  /** A vision-language endpoint for defect suggestions (e.g. openrouter/router/vision); unset = suggestions off. */
+  FAL_VLM_ENDPOINT: z.string().min(3).optional(),
+  FAL_VLM_MODEL: z.string().min(1).optional(),
+  /** A language endpoint for prompt evolution (e.g. openrouter/router); unset = evolution off. */
+  FAL_LLM_ENDPOINT: z.string().min(3).optional(),
+  FAL_LLM_MODEL: z.string().min(1).optional(),
+  /** fal requests one process keeps in flight at once. */
+  FAL_CONCURRENCY: int(1).max(256).default(8),
+  FAL_POLL_MS: int(10).default(1000),
+  FAL_POLL_MAX_MS: int(10).default(15_000),
+  /** A request without a result this long after submitting is cancelled and fails. */
+  FAL_DEADLINE_SECONDS: int(1).default(1800),
+  FAL_MAX_ATTEMPTS: int(1).default(4),
+  /** After a crash mid-submit, how long to wait for the request's webhook before submitting again. */
+  FAL_ORPHAN_GRACE_SECONDS: int(0).default(300),
+  FAL_MAX_DOWNLOAD_BYTES: int(1024).default(64 * 1024 * 1024),
+  /** Limits on what one key's blueprints may hold. */
+  BLUEPRINT_MAX_PER_KEY: int(1).default(200),
+  BLUEPRINT_MAX_OBJECTS: int(1).default(50),
+  BLUEPRINT_MAX_DEFECTS: int(1).default(30),
+  BLUEPRINT_MAX_REGIONS: int(1).default(1000),
+  BLUEPRINT_MAX_GENERATIONS: int(1).default(2000),
+  BLUEPRINT_MAX_BYTES: int(1).default(2 * 1024 * 1024 * 1024),
+  /** Photos larger than this many pixels are refused (decoding bombs). */
+  BLUEPRINT_MAX_PIXELS: int(1).default(40_000_000),
 });
 
 export interface Config {
@@ -151,6 +186,27 @@ export interface Config {
   s3: S3Config | undefined;
   workers: { name: string; heartbeatSeconds: number; superviseSeconds: number };
   blobSweep: { intervalMs: number; stagingMaxAgeMs: number };
+  /** fal.ai for defect blueprints: `key` unset means generation is off. */
+  fal: {
+    key: string | undefined;
+    queueUrl: string;
+    restUrl: string;
+    jwksUrl: string;
+    imageEndpoint: string;
+    vlmEndpoint: string | undefined;
+    vlmModel: string | undefined;
+    llmEndpoint: string | undefined;
+    llmModel: string | undefined;
+    concurrency: number;
+    pollMs: number;
+    pollMaxMs: number;
+    deadlineMs: number;
+    maxAttempts: number;
+    orphanGraceMs: number;
+    maxDownloadBytes: number;
+  };
+  publicUrl: string | undefined;
+  blueprints: { maxPerKey: number; maxObjects: number; maxDefects: number; maxRegions: number; maxGenerations: number; maxBytes: number; maxPixels: number };
 }
 
 export interface S3Config {
@@ -233,6 +289,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     s3: s3Config(c, env),
     workers: { name: c.RECON_WORKER_NAME ?? hostname(), heartbeatSeconds: c.RECON_JOB_HEARTBEAT_SECONDS, superviseSeconds: c.RECON_QUEUE_SUPERVISE_SECONDS },
     blobSweep: { intervalMs: c.RECON_BLOB_SWEEP_SECONDS * 1000, stagingMaxAgeMs: c.RECON_STAGING_MAX_AGE_SECONDS * 1000 },
+    fal: {
+      key: c.FAL_KEY,
+      queueUrl: c.FAL_QUEUE_URL,
+      restUrl: c.FAL_REST_URL,
+      jwksUrl: c.FAL_JWKS_URL,
+      imageEndpoint: c.FAL_IMAGE_ENDPOINT,
+      vlmEndpoint: c.FAL_VLM_ENDPOINT,
+      vlmModel: c.FAL_VLM_MODEL,
+      llmEndpoint: c.FAL_LLM_ENDPOINT,
+      llmModel: c.FAL_LLM_MODEL,
+      concurrency: c.FAL_CONCURRENCY,
+      pollMs: c.FAL_POLL_MS,
+      pollMaxMs: c.FAL_POLL_MAX_MS,
+      deadlineMs: c.FAL_DEADLINE_SECONDS * 1000,
+      maxAttempts: c.FAL_MAX_ATTEMPTS,
+      orphanGraceMs: c.FAL_ORPHAN_GRACE_SECONDS * 1000,
+      maxDownloadBytes: c.FAL_MAX_DOWNLOAD_BYTES,
+    },
+    publicUrl: c.RECON_PUBLIC_URL,
+    blueprints: {
+      maxPerKey: c.BLUEPRINT_MAX_PER_KEY,
+      maxObjects: c.BLUEPRINT_MAX_OBJECTS,
+      maxDefects: c.BLUEPRINT_MAX_DEFECTS,
+      maxRegions: c.BLUEPRINT_MAX_REGIONS,
+      maxGenerations: c.BLUEPRINT_MAX_GENERATIONS,
+      maxBytes: c.BLUEPRINT_MAX_BYTES,
+      maxPixels: c.BLUEPRINT_MAX_PIXELS,
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { rerunCommand, runCommand } from './cli/run.ts';
 import { cancelCommand, downloadCommand, logsCommand, lsCommand, statusCommand } from './cli/runs.ts';
 import { HELP } from './cli/usage.ts';
 import { workersCommand } from './cli/workers.ts';
+import { blueprintCommand } from './cli/blueprint.ts';
 import { ReconApiError, ReconConnectionError } from './sdk/client.ts';
 
 const USAGE = `recon — photos in, 3D scenes out
@@ -27,6 +28,7 @@ Usage:
   recon keys create|list|revoke     API keys (recon keys --help)
   recon inspect <file> [--json]     summarise an .npz, a .glb or a COLMAP model folder
   recon demo [--exit]               reconstruct the bundled photos with COLMAP
+  recon blueprint <command>         defect blueprints: photos + defects → labelled dataset (recon blueprint --help)
   recon serve [--port N] [--host H] [--data DIR] [--no-workers] [--insecure-no-auth]
   recon worker                      process queued runs (needs DATABASE_URL; S3_BUCKET on another machine)
   recon workers [--json]            the live workers: engines, runs in progress, last heartbeat
@@ -119,6 +121,8 @@ async function main(argv: string[]): Promise<unknown> {
       return keysCommand(rest);
     case 'inspect':
       return inspectCommand(rest);
+    case 'blueprint':
+      return blueprintCommand(rest);
     case 'help':
       if (rest[0] && rest[0] in HELP) return console.log(HELP[rest[0] as keyof typeof HELP]);
       if (rest[0]) return main([rest[0], '--help']);

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { ApiKeyService } from './auth/key-service.ts';
 import { BatchesService } from './batches/batches-service.ts';
 import { isLoopbackHost } from './auth/loopback.ts';
+import { type BlobArea, RUN_AREA } from './blobs/blob-keys.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import { S3BlobStore } from './blobs/s3-blob-store.ts';
@@ -48,6 +49,7 @@ import { WebhookDispatcher } from './webhooks/event-dispatcher.ts';
 import { type Resolve, WebhookSender } from './webhooks/sender.ts';
 import { WebhooksService } from './webhooks/webhooks-service.ts';
 import { RunWorker } from './worker/run-worker.ts';
+import { BLUEPRINT_AREA, createBlueprints } from './blueprints/blueprints-module.ts';
 
 export interface Recon {
   config: Config;
@@ -76,17 +78,25 @@ export interface StartOptions {
   sweepBlobs?: boolean;
 }
 
-/** Run files in the S3 bucket when S3_BUCKET is set (checked now, so a wrong setting stops the start), in the data folder otherwise. */
-async function openBlobStore(config: Config, cleanups: (() => Promise<void>)[]): Promise<BlobStore> {
-  if (!config.s3) return new LocalBlobStore(join(config.dataDir, 'runs'), join(config.dataDir, 'tmp', 'staging'));
+/**
+ * Stored files in the S3 bucket when S3_BUCKET is set (checked now, so a wrong setting stops the
+ * start), in the data folder otherwise: one store per area (runs, blueprints).
+ */
+async function openBlobStores(config: Config, cleanups: (() => Promise<void>)[]): Promise<(area: BlobArea) => BlobStore> {
+  if (!config.s3) {
+    const stagingDir = join(config.dataDir, 'tmp', 'staging');
+    return (area) => new LocalBlobStore(join(config.dataDir, area.name), { stagingDir, area });
+  }
   const client = createS3Client(config.s3);
   cleanups.push(async () => client.destroy());
   const { bucket, prefix, partBytes, partConcurrency, presignSeconds } = config.s3;
-  const store = new S3BlobStore({ client, options: { bucket, prefix, partBytes, partConcurrency, presignSeconds } });
-  await store.check().catch((error: Error) => {
-    throw new ConfigError(error.message);
-  });
-  return store;
+  const storeFor = (area: BlobArea) => new S3BlobStore({ client, options: { bucket, prefix, partBytes, partConcurrency, presignSeconds }, area });
+  await storeFor(RUN_AREA)
+    .check()
+    .catch((error: Error) => {
+      throw new ConfigError(error.message);
+    });
+  return storeFor;
 }
 
 function logSweep(log: Logger, report: BlobSweepReport) {
@@ -121,7 +131,8 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     const keys = new ApiKeyService(new ApiKeysRepository(store.db), config.auth.envKeys);
     const runsRepository = new RunsRepository(store.db);
     const runEvents = new RunEventsRepository(store.db);
-    const blobs = await openBlobStore(config, cleanups);
+    const blobStores = await openBlobStores(config, cleanups);
+    const blobs = blobStores(RUN_AREA);
     const engines = createEngineRegistry(config);
     cleanups.push(async () => {
       await Promise.all(engines.list().map((engine) => engine.close?.()));
@@ -180,6 +191,8 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await metrics.stop();
       await deliveries.stop();
     });
+    const blueprints = await createBlueprints({ store, queue, config, webhooks, log, blobs: blobStores(BLUEPRINT_AREA) });
+    cleanups.push(() => blueprints.stop());
 
     const workers = new WorkersService({ repo: new WorkersRepository(store.db), runs: runsRepository });
     let worker: RunWorker | undefined;
@@ -225,6 +238,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         await running.stop();
         await beating.stop();
       });
+      await blueprints.startWorker();
     }
 
     const predictions = new PredictionsService(runs, blobs);
@@ -263,6 +277,12 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         batches,
         metrics,
         analytics: new AnalyticsService(analyticsRepository),
+        blueprints: blueprints.blueprints,
+        blueprintDesign: blueprints.design,
+        blueprintRegions: blueprints.regions,
+        generations: blueprints.generations,
+        blueprintExports: blueprints.exports,
+        falWebhooks: blueprints.falWebhooks,
       },
       log,
     );

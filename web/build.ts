@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 const WEB = import.meta.dirname;
 const DIST_INDEX = join(WEB, 'dist', 'index.html');
 // Server-side modules the app imports (browser-safe ones only).
-const SHARED = ['sdk', 'formats/image-type.ts', 'core/run-model.ts'].map((file) => resolve(WEB, '..', 'src', file));
+const SHARED = ['sdk', 'formats/image-type.ts', 'contract', 'domain'].map((file) => resolve(WEB, '..', 'src', file));
 
 function newestSource(): number {
   let newest = 0;

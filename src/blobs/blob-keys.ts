@@ -3,9 +3,20 @@ import { isRunId, randomToken } from '../domain/ids.ts';
 const SAFE_KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[^\0\\]+$/;
 const STAGED_NAME = /^(\d{13})-[a-z0-9]{10}$/;
 
-/** Refuses a run id or key that could step outside the run's folder (or prefix): `..`, absolute paths, NUL, backslashes. */
-export function assertRunKey(runId: string, key: string): void {
-  if (!isRunId(runId)) throw new Error(`Invalid run id ${JSON.stringify(runId)}`);
+/**
+ * What kind of owner a store's files belong to: its top folder (`runs/<runId>/…`) and which ids
+ * name an owner. Runs by default; blueprints keep their files in an area of their own.
+ */
+export interface BlobArea {
+  name: string;
+  isScope(id: string): boolean;
+}
+
+export const RUN_AREA: BlobArea = { name: 'runs', isScope: isRunId };
+
+/** Refuses an owner id or key that could step outside the owner's folder (or prefix): `..`, absolute paths, NUL, backslashes. */
+export function assertScopedKey(area: BlobArea, scope: string, key: string): void {
+  if (!area.isScope(scope)) throw new Error(`Invalid ${area.name} id ${JSON.stringify(scope)}`);
   if (key && (!SAFE_KEY.test(key) || key.startsWith('/'))) throw new Error(`Invalid blob key ${JSON.stringify(key)}`);
 }
 

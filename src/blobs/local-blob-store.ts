@@ -3,8 +3,8 @@ import { copyFile, link, mkdir, readdir, rename, rm, stat, statfs, writeFile } f
 import { basename, dirname, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isRunId, randomToken } from '../domain/ids.ts';
-import { assertRunKey, stagedAt, stagingName } from './blob-keys.ts';
+import { randomToken } from '../domain/ids.ts';
+import { assertScopedKey, type BlobArea, RUN_AREA, stagedAt, stagingName } from './blob-keys.ts';
 import type { BlobInfo, BlobStore, StagedBlob, StagingSweep } from './blob-store.ts';
 
 function info(bytes: number, modifiedAt: Date): BlobInfo {
@@ -15,16 +15,21 @@ function info(bytes: number, modifiedAt: Date): BlobInfo {
 export class LocalBlobStore implements BlobStore {
   readonly root: string;
   readonly #stagingDir: string;
+  readonly #area: BlobArea;
 
-  /** `stagingDir` must be on the same file system as `root`, so putting a staged file in place is a rename. */
-  constructor(root: string, stagingDir = join(dirname(root), 'tmp', 'staging')) {
+  /**
+   * `stagingDir` must be on the same file system as `root`, so putting a staged file in place is a
+   * rename. `area` says whose files these are (runs by default).
+   */
+  constructor(root: string, options: { stagingDir?: string; area?: BlobArea } = {}) {
     this.root = root;
-    this.#stagingDir = stagingDir;
+    this.#stagingDir = options.stagingDir ?? join(dirname(root), 'tmp', 'staging');
+    this.#area = options.area ?? RUN_AREA;
   }
 
-  /** Refuses anything that could step outside the run's folder. */
+  /** Refuses anything that could step outside the owner's folder. */
   path(runId: string, key = ''): string {
-    assertRunKey(runId, key);
+    assertScopedKey(this.#area, runId, key);
     return join(this.root, runId, key);
   }
 
@@ -95,7 +100,7 @@ export class LocalBlobStore implements BlobStore {
 
   async runIds(): Promise<string[]> {
     const entries = await readdir(this.root, { withFileTypes: true }).catch(() => []);
-    return entries.filter((e) => e.isDirectory() && isRunId(e.name)).map((e) => e.name);
+    return entries.filter((e) => e.isDirectory() && this.#area.isScope(e.name)).map((e) => e.name);
   }
 
   async stage(body: Readable): Promise<StagedBlob> {

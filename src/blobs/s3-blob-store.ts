@@ -19,8 +19,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isRunId, randomToken } from '../domain/ids.ts';
-import { assertRunKey, stagedAt, stagingName } from './blob-keys.ts';
+import { randomToken } from '../domain/ids.ts';
+import { assertScopedKey, type BlobArea, RUN_AREA, stagedAt, stagingName } from './blob-keys.ts';
 import type { BlobInfo, BlobStore, DownloadUrlOptions, StagedBlob, StagingSweep } from './blob-store.ts';
 
 export interface S3BlobStoreOptions {
@@ -39,17 +39,20 @@ const MAX_COPY_BYTES = 5 * 1024 ** 3;
 const DELETE_BATCH = 1000;
 
 /**
- * Blobs as objects `<prefix>runs/<runId>/<key>` in an S3-compatible bucket: the same layout as the
+ * Blobs as objects `<prefix>runs/<runId>/<key>` (or another area's folder) in an S3-compatible bucket: the same layout as the
  * local store. Objects appear whole or not at all (S3 guarantees it for PUT, CopyObject and
  * CompleteMultipartUpload), so staging and putting in place are an upload and a server-side copy.
  */
 export class S3BlobStore implements BlobStore {
   readonly #client: S3Client;
   readonly #options: S3BlobStoreOptions;
+  readonly #area: BlobArea;
 
-  constructor(deps: { client: S3Client; options: S3BlobStoreOptions }) {
+  /** `area` says whose files these are (runs by default); areas share the bucket, the prefix and staging. */
+  constructor(deps: { client: S3Client; options: S3BlobStoreOptions; area?: BlobArea }) {
     this.#client = deps.client;
     this.#options = deps.options;
+    this.#area = deps.area ?? RUN_AREA;
   }
 
   /** Fails with what to fix when the bucket cannot be reached (wrong endpoint, name or credentials). */
@@ -142,12 +145,12 @@ export class S3BlobStore implements BlobStore {
   }
 
   async runIds(): Promise<string[]> {
-    const base = `${this.#options.prefix}runs/`;
+    const base = `${this.#options.prefix}${this.#area.name}/`;
     const ids: string[] = [];
     for await (const page of this.#pages(base, '/')) {
       for (const common of page.CommonPrefixes ?? []) {
         const id = (common.Prefix ?? '').slice(base.length, -1);
-        if (isRunId(id)) ids.push(id);
+        if (this.#area.isScope(id)) ids.push(id);
       }
     }
     return ids;
@@ -205,8 +208,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   #key(runId: string, key: string): string {
-    assertRunKey(runId, key);
-    return `${this.#options.prefix}runs/${runId}/${key}`;
+    assertScopedKey(this.#area, runId, key);
+    return `${this.#options.prefix}${this.#area.name}/${runId}/${key}`;
   }
 
   #stagingKey(name: string): string {

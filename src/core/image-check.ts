@@ -3,6 +3,15 @@ import { Problem } from '../domain/problem.ts';
 import { fileTooLarge, notAnImage } from '../domain/problems.ts';
 import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from '../formats/image-type.ts';
 
+/** An image received into a local temp file, recognised by its content. */
+export interface LocalImage {
+  originalName: string;
+  safeName: string;
+  path: string;
+  bytes: number;
+  contentType: string;
+}
+
 export interface CheckedImage {
   /** The file's bytes as they pass the checks; it errors with a Problem when a check fails. */
   body: Readable;

@@ -2,6 +2,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 import type { Artifacts } from '../domain/artifacts.ts';
 import type { RunEventType } from '../domain/run-event.ts';
 import type { RunStatus } from '../domain/run-status.ts';
+import type { BlueprintTables } from './blueprint-tables.ts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -158,7 +159,7 @@ export interface ApiKeysTable {
   revoked_at: NullableTimestamp;
 }
 
-export interface Database {
+export interface Database extends BlueprintTables {
   runs: RunsTable;
   run_images: RunImagesTable;
   run_events: RunEventsTable;

@@ -284,3 +284,76 @@ export const sessionMessageInvalid = (why: string) => new Problem(SESSION_MESSAG
 const SESSION_MESSAGE_TOO_LARGE = type('SESSION_MESSAGE_TOO_LARGE', 413, 'Content Too Large');
 export const sessionMessageTooLarge = (bytes: number, max: number) =>
   new Problem(SESSION_MESSAGE_TOO_LARGE, `Message of ${bytes} bytes is over the limit of ${max} bytes; send smaller images`, limit('maxMessageBytes', max));
+
+// Defect blueprints
+
+const BLUEPRINT_NOT_FOUND = type('BLUEPRINT_NOT_FOUND', 404, 'Not Found');
+export const blueprintNotFound = (id: string) => new Problem(BLUEPRINT_NOT_FOUND, `Blueprint "${id}" does not exist`);
+
+const BLUEPRINT_PART_NOT_FOUND = type('BLUEPRINT_PART_NOT_FOUND', 404, 'Not Found');
+/** A photo, defect, region, prompt, generation, job or export that is not part of the blueprint. */
+export const blueprintPartNotFound = (blueprintId: string, part: string, id: string) =>
+  new Problem(BLUEPRINT_PART_NOT_FOUND, `Blueprint ${blueprintId} has no ${part} "${id}"`, { part });
+
+const BLUEPRINT_LIMIT_REACHED = type('BLUEPRINT_LIMIT_REACHED', 422, 'Unprocessable Content');
+/** `what` is plural ("photos", "defects", …); `name` the limit's setting. */
+export const blueprintLimitReached = (what: string, max: number, name: string, setting: string) =>
+  new Problem(BLUEPRINT_LIMIT_REACHED, `A blueprint may hold at most ${max} ${what}; remove some first, or raise ${setting}`, limit(name, max));
+
+const BLUEPRINTS_PER_KEY_LIMIT = type('BLUEPRINTS_PER_KEY_LIMIT', 422, 'Unprocessable Content');
+export const blueprintsPerKeyLimit = (max: number) =>
+  new Problem(BLUEPRINTS_PER_KEY_LIMIT, `This key already has ${max} blueprints, the limit; delete some (or raise BLUEPRINT_MAX_PER_KEY)`, limit('maxBlueprintsPerKey', max));
+
+const BLUEPRINT_TOO_LARGE = type('BLUEPRINT_TOO_LARGE', 413, 'Content Too Large');
+export const blueprintTooLarge = (max: number) =>
+  new Problem(BLUEPRINT_TOO_LARGE, `The blueprint's photos would total over ${max} bytes; use smaller photos or raise BLUEPRINT_MAX_BYTES`, limit('maxBlueprintBytes', max));
+
+const PHOTO_TOO_LARGE = type('PHOTO_TOO_LARGE', 413, 'Content Too Large');
+export const photoTooLarge = (name: string, pixels: number, max: number) =>
+  new Problem(PHOTO_TOO_LARGE, `"${name}" has ${pixels} pixels, over the limit of ${max}; scale it down first`, limit('maxPixels', max));
+
+const DEFECT_NAME_TAKEN = type('DEFECT_NAME_TAKEN', 409, 'Conflict');
+export const defectNameTaken = (name: string) => new Problem(DEFECT_NAME_TAKEN, `The blueprint already has a defect named "${name}"; names are unique (ignoring case)`, { name });
+
+const TEMPLATE_NOT_FOUND = type('TEMPLATE_NOT_FOUND', 404, 'Not Found');
+export const templateNotFound = (id: string) =>
+  new Problem(TEMPLATE_NOT_FOUND, `Defect template "${id}" does not exist (GET /api/blueprint-templates lists them)`);
+
+const REGION_INVALID = type('REGION_INVALID', 422, 'Unprocessable Content');
+/** A drawn region that cannot be used: outside the photo, empty, or a mask of another size. */
+export const regionInvalid = (detail: string) => new Problem(REGION_INVALID, detail);
+
+const NO_ROOM_FOR_REGION = type('NO_ROOM_FOR_REGION', 422, 'Unprocessable Content');
+export const noRoomForRegion = (photo: string) =>
+  new Problem(NO_ROOM_FOR_REGION, `No product was found in photo "${photo}" to place a region on automatically; draw a box or mask instead`);
+
+const UNKNOWN_IMAGE_MODEL = type('UNKNOWN_IMAGE_MODEL', 400, 'Bad Request');
+export const unknownImageModel = (id: string, models: string[]) =>
+  new Problem(UNKNOWN_IMAGE_MODEL, `"${id}" is not an image model blueprints can use; choose one of ${models.join(', ')}`, { models });
+
+const PROMPT_OF_OTHER_DEFECT = type('PROMPT_OF_OTHER_DEFECT', 422, 'Unprocessable Content');
+export const promptOfOtherDefect = (promptId: string, defectId: string) =>
+  new Problem(PROMPT_OF_OTHER_DEFECT, `Prompt ${promptId} belongs to another defect than ${defectId}`);
+
+const NOTHING_TO_GENERATE = type('NOTHING_TO_GENERATE', 422, 'Unprocessable Content');
+export const nothingToGenerate = (why: string) => new Problem(NOTHING_TO_GENERATE, `Nothing to generate: ${why}`);
+
+const GENERATION_NOT_FINISHED = type('GENERATION_NOT_FINISHED', 409, 'Conflict');
+export const generationNotFinished = (id: string, jobStatus: string) =>
+  new Problem(GENERATION_NOT_FINISHED, `Generation ${id} is ${jobStatus}; only completed generations can be rated or downloaded`, { jobStatus });
+
+const FAL_NOT_CONFIGURED = type('FAL_NOT_CONFIGURED', 503, 'Service Unavailable');
+/** A feature that needs fal.ai settings the server was started without. */
+export const falNotConfigured = (feature: string, setting: string) =>
+  new Problem(FAL_NOT_CONFIGURED, `${feature} is off on this server: start it with ${setting} set`, { setting });
+
+const NOTHING_TO_EXPORT = type('NOTHING_TO_EXPORT', 422, 'Unprocessable Content');
+export const nothingToExport = (include: string) =>
+  new Problem(NOTHING_TO_EXPORT, `No generated image matches include="${include}": approve some (PUT …/generations/:id/rating), or export with include="approved_and_unrated"`);
+
+const FAL_WEBHOOK_REJECTED = type('FAL_WEBHOOK_REJECTED', 401, 'Unauthorized');
+export const falWebhookRejected = (reason: string) => new Problem(FAL_WEBHOOK_REJECTED, `fal webhook refused: ${reason}`);
+
+const FAL_WEBHOOK_KEYS_UNAVAILABLE = type('FAL_WEBHOOK_KEYS_UNAVAILABLE', 503, 'Service Unavailable');
+export const falWebhookKeysUnavailable = (reason: string) =>
+  new Problem(FAL_WEBHOOK_KEYS_UNAVAILABLE, `Cannot check the webhook's signature now (${reason}); fal will deliver it again`);

@@ -25,6 +25,8 @@ import {
 export interface ZipWriteOptions {
   /** Write ZIP64 records even where the sizes do not need them (they are used when needed). */
   forceZip64?: boolean;
+  /** The modification time written for every entry (default: now); fix it for byte-identical archives. */
+  modifiedAt?: Date;
 }
 
 export interface ZipEntryOptions {
@@ -83,7 +85,7 @@ export class ZipWriter {
     this.#temp = temp;
     this.#handle = handle;
     this.#forceZip64 = options.forceZip64 ?? false;
-    this.#modified = dosDateTime(new Date());
+    this.#modified = dosDateTime(options.modifiedAt ?? new Date());
   }
 
   static async create(path: string, options: ZipWriteOptions = {}): Promise<ZipWriter> {

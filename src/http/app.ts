@@ -25,6 +25,11 @@ import { systemRoutes } from './routes/system.ts';
 import { webRoutes } from './routes/web.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { workersRoutes } from './routes/workers.ts';
+import { blueprintDesignRoutes } from './routes/blueprint-design.ts';
+import { blueprintExportRoutes } from './routes/blueprint-exports.ts';
+import { blueprintGenerationRoutes } from './routes/blueprint-generations.ts';
+import { blueprintRoutes } from './routes/blueprints.ts';
+import { falWebhookRoutes } from './routes/fal-webhook.ts';
 
 /** The Fastify app: one plugin per resource, zod schemas on every route, OpenAPI from them. */
 export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInstance> {
@@ -64,6 +69,7 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
     await uploads.register(multipart, { limits: { files: deps.config.limits.maxImages + 1 } });
     await uploads.register(runImagesRoutes, deps);
     await uploads.register(batchRoutes, deps);
+    await uploads.register(blueprintDesignRoutes, deps);
   });
   await app.register(runArtifactsRoutes, deps);
   await app.register(runThumbnailsRoutes, deps);
@@ -81,6 +87,11 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   await app.register(metricsRoutes, deps);
   await app.register(analyticsRoutes, deps);
   await app.register(workersRoutes, deps);
+  await app.register(blueprintRoutes, deps);
+  await app.register(blueprintGenerationRoutes, deps);
+  await app.register(blueprintExportRoutes, deps);
+  // Its own scope: the body stays raw bytes there, for the signature check.
+  await app.register(falWebhookRoutes, deps);
   // Last: its catch-all GET serves the web app for every path no API route claims.
   await app.register(webRoutes);
   return app;

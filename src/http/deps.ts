@@ -12,6 +12,12 @@ import type { AnalyticsService } from '../metrics/analytics-service.ts';
 import type { ReconMetrics } from '../metrics/metrics.ts';
 import type { SessionsService } from '../sessions/sessions-service.ts';
 import type { WebhooksService } from '../webhooks/webhooks-service.ts';
+import type { BlueprintDesignService } from '../blueprints/blueprint-design-service.ts';
+import type { BlueprintsService } from '../blueprints/blueprints-service.ts';
+import type { ExportService } from '../blueprints/export-service.ts';
+import type { FalWebhookService } from '../blueprints/fal-webhook-service.ts';
+import type { GenerationService } from '../blueprints/generation-service.ts';
+import type { RegionService } from '../blueprints/region-service.ts';
 
 /** What the HTTP face may use: services only — never repositories, the queue or the blob store. */
 export interface HttpDeps {
@@ -30,6 +36,12 @@ export interface HttpDeps {
   batches: BatchesService;
   metrics: ReconMetrics;
   analytics: AnalyticsService;
+  blueprints: BlueprintsService;
+  blueprintDesign: BlueprintDesignService;
+  blueprintRegions: RegionService;
+  generations: GenerationService;
+  blueprintExports: ExportService;
+  falWebhooks: FalWebhookService;
 }
 
 declare module 'fastify' {

@@ -49,49 +49,60 @@ export class RunQueue {
    * to finish — forever.
    */
   async prepare(engineIds: string[]): Promise<void> {
-    for (const engineId of engineIds) {
-      const name = queueName(engineId);
-      // Retries here only cover a worker process that vanished mid-job (missed heartbeats); engine
-      // failures are retried by the worker itself, as new jobs, so they show in the run's events.
-      const options = { retryLimit: 3, retryDelay: 5, heartbeatSeconds: this.#options.heartbeatSeconds, expireInSeconds: JOB_EXPIRY_SECONDS };
-      await this.#boss.createQueue(name, options);
-      // createQueue leaves an existing queue as it was: a changed heartbeat takes effect here.
-      await this.#boss.updateQueue(name, options);
-      // send() looks the queue up in pg-boss's cache, and on a miss queries the database on its
-      // own connection — which, inside a run's transaction on PGlite, never comes. A lookup now
-      // fills that cache.
-      await this.#boss.getJobById(name, NO_JOB);
-      this.#created.add(name);
-    }
+    for (const engineId of engineIds) await this.prepareNamed(queueName(engineId));
   }
 
-  private assertPrepared(engineId: string): string {
-    const name = queueName(engineId);
-    if (!this.#created.has(name)) throw new Error(`No queue for engine "${engineId}": RunQueue.prepare() was not given it`);
+  /** Creates a queue of named jobs other than runs (e.g. `blueprints.fal`), at start-up like the engines'. */
+  async prepareNamed(name: string): Promise<void> {
+    // Retries here only cover a worker process that vanished mid-job (missed heartbeats); engine
+    // failures are retried by the worker itself, as new jobs, so they show in the run's events.
+    const options = { retryLimit: 3, retryDelay: 5, heartbeatSeconds: this.#options.heartbeatSeconds, expireInSeconds: JOB_EXPIRY_SECONDS };
+    await this.#boss.createQueue(name, options);
+    // createQueue leaves an existing queue as it was: a changed heartbeat takes effect here.
+    await this.#boss.updateQueue(name, options);
+    // send() looks the queue up in pg-boss's cache, and on a miss queries the database on its
+    // own connection — which, inside a run's transaction on PGlite, never comes. A lookup now
+    // fills that cache.
+    await this.#boss.getJobById(name, NO_JOB);
+    this.#created.add(name);
+  }
+
+  private assertPrepared(name: string): string {
+    if (!this.#created.has(name)) throw new Error(`No queue "${name}": RunQueue.prepare() or prepareNamed() was not given it`);
     return name;
   }
 
   /** Sends a job; inside `trx` when given, so the job exists exactly when the run says it does. */
   async enqueue(engineId: string, job: RunJob, options: { delayMs?: number; trx?: Transaction<Database> } = {}) {
-    await this.#boss.send(this.assertPrepared(engineId), job, {
+    await this.send(queueName(engineId), job, options);
+  }
+
+  /** Sends a named job; inside `trx` when given, so it exists exactly when its row says it does. */
+  async send(name: string, data: object, options: { delayMs?: number; trx?: Transaction<Database> } = {}) {
+    await this.#boss.send(this.assertPrepared(name), data, {
       ...(options.delayMs ? { startAfter: new Date(Date.now() + options.delayMs) } : {}),
       ...(options.trx ? { db: fromKysely(options.trx) } : {}),
     });
   }
 
   async work(engineId: string, concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<void> {
-    await this.#boss.work<RunJob>(
-      this.assertPrepared(engineId),
-      { localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
-      async ([job]) => {
-        if (job) await handler(job.data);
-      },
-    );
+    await this.workNamed(queueName(engineId), concurrency, handler);
+  }
+
+  /** Runs `handler` for each job of the named queue, at most `concurrency` at once in this process. */
+  async workNamed<T extends object>(name: string, concurrency: number, handler: (job: T) => Promise<void>): Promise<void> {
+    await this.#boss.work<T>(this.assertPrepared(name), { localConcurrency: concurrency, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+      if (job) await handler(job.data);
+    });
   }
 
   /** Stops fetching new jobs for these engines (jobs in hand carry on). */
   async stopWorking(engineIds: string[]): Promise<void> {
-    await Promise.all(engineIds.map((id) => this.#boss.offWork(this.assertPrepared(id), { wait: false })));
+    await this.stopNamed(engineIds.map(queueName));
+  }
+
+  async stopNamed(names: string[]): Promise<void> {
+    await Promise.all(names.map((name) => this.#boss.offWork(this.assertPrepared(name), { wait: false })));
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import type { healthResponse } from '../contract/system.ts';
 import type { workersResponse } from '../contract/workers.ts';
 import type { createRunBody, processResult, rerunBody, runList, uploadResult } from '../contract/runs.ts';
 import { ReconApiError, ReconConnectionError, StreamUnavailableError } from './errors.ts';
+import { BlueprintsClient } from './blueprints.ts';
 import { SseParser } from './sse.ts';
 import { browserXhr, multipartStream, type UploadItem, type UploadProgress, xhrUpload } from './upload.ts';
 
@@ -16,6 +17,7 @@ import { browserXhr, multipartStream, type UploadItem, type UploadProgress, xhrU
 export { ReconApiError, ReconConnectionError, StreamUnavailableError } from './errors.ts';
 export type { ProblemDetails } from './errors.ts';
 export type { UploadItem, UploadProgress } from './upload.ts';
+export * from './blueprints.ts';
 export type { RunView } from '../contract/runs.ts';
 export type { RunStatus } from '../domain/run-status.ts';
 export type { ArtifactKind } from '../domain/artifacts.ts';
@@ -122,11 +124,18 @@ export class ReconClient {
   readonly baseUrl: string;
   readonly #apiKey: string | undefined;
   readonly #fetch: typeof fetch;
+  #blueprints: BlueprintsClient | undefined;
 
   constructor(baseUrl: string, options: { apiKey?: string; fetch?: typeof fetch } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.#apiKey = options.apiKey || undefined;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** Defect blueprints: photos and defects in, labelled defect datasets out (see BlueprintsClient). */
+  get blueprints(): BlueprintsClient {
+    this.#blueprints ??= new BlueprintsClient(this);
+    return this.#blueprints;
   }
 
   /** Headers every request carries (the API key). */
@@ -148,6 +157,11 @@ export class ReconClient {
       if (init.signal?.aborted) throw init.signal.reason;
       throw new ReconConnectionError(this.baseUrl, error);
     }
+  }
+
+  /** A JSON request (`json` is sent as the body); a problem answer throws ReconApiError. */
+  request<T>(method: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
+    return this.#json(method, path, init);
   }
 
   async #json<T>(method: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
@@ -218,7 +232,11 @@ export class ReconClient {
     items: UploadItem[],
     options: { onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {},
   ): Promise<UploadResult> {
-    const path = `/api/runs/${encodeURIComponent(runId)}/images`;
+    return this.uploadFiles(`/api/runs/${encodeURIComponent(runId)}/images`, items, options);
+  }
+
+  /** POSTs files as multipart/form-data to `path`, streaming them with progress; the JSON answer. */
+  async uploadFiles<T>(path: string, items: UploadItem[], options: { onProgress?: (progress: UploadProgress) => void; signal?: AbortSignal } = {}): Promise<T> {
     const Xhr = browserXhr();
     if (Xhr) {
       try {
@@ -294,9 +312,16 @@ export class ReconClient {
    * dropped or silent connection, so no event is lost or repeated. Throws StreamUnavailableError
    * when the stream cannot be used (then `wait` polls instead), ReconApiError for 4xx answers.
    */
-  async *events(runId: string, options: EventsOptions = {}): AsyncGenerator<RunStreamEvent> {
+  events(runId: string, options: EventsOptions = {}): AsyncGenerator<RunStreamEvent> {
+    return this.followStream<RunStreamEvent>(`/api/runs/${encodeURIComponent(runId)}/stream`, (event) => event.type === 'status' && isTerminalStatus(event.status), options);
+  }
+
+  /**
+   * Follows any of the server's event streams (a run's, a blueprint's) until `isFinal` says an
+   * event ends it or the server answers 204; resumes after drops as `events` describes.
+   */
+  async *followStream<E extends { id: number }>(path: string, isFinal: (event: E) => boolean, options: EventsOptions = {}): AsyncGenerator<E> {
     const { signal, idleTimeoutMs = 45_000, maxFailures = 5, retryDelayMs = 250 } = options;
-    const path = `/api/runs/${encodeURIComponent(runId)}/stream`;
     let lastId = options.lastEventId ?? 0;
     let failures = 0;
     const fail = async (reason: string, cause?: unknown) => {
@@ -361,9 +386,9 @@ export class ReconClient {
               }
               received++;
               failures = 0;
-              const event = { ...data, id: lastId } as RunStreamEvent;
+              const event = { ...data, id: lastId } as unknown as E;
               yield event;
-              if (event.type === 'status' && isTerminalStatus(event.status)) finished = true;
+              if (isFinal(event)) finished = true;
             }
             if (finished) return;
           }
@@ -375,7 +400,7 @@ export class ReconClient {
         } finally {
           reader.cancel().catch(() => {});
         }
-        // The server closed the stream before the run finished (a restart, a proxy timeout): resume.
+        // The server closed the stream before its end (a restart, a proxy timeout): resume.
         if (!received) await fail('the stream closed without sending events');
       } finally {
         clearTimeout(idle);

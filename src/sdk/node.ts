@@ -52,8 +52,23 @@ export class NodeReconClient extends ReconClient {
     options: { signal?: AbortSignal; onProgress?: (progress: DownloadProgress) => void } = {},
   ): Promise<DownloadedFile> {
     const response = await this.fetchArtifact(runId, type, { ...(options.signal && { signal: options.signal }) });
+    const saved = await this.saveResponse(response, out, `${runId}-${ARTIFACT_FILES[type]}`, options);
+    return { type, ...saved };
+  }
+
+  /**
+   * Writes a download's body to `out`: a folder (existing, or written with a trailing slash) gets
+   * the server's file name (else `defaultName`); anything else is the file path. Written to a
+   * temp name and renamed, so a partial download never looks complete.
+   */
+  async saveResponse(
+    response: Response,
+    out: string,
+    defaultName: string,
+    options: { signal?: AbortSignal; onProgress?: (progress: DownloadProgress) => void } = {},
+  ): Promise<{ path: string; bytes: number }> {
     const isDir = /[/\\]$/.test(out) || (await stat(out).then((s) => s.isDirectory(), () => false));
-    const path = isDir ? join(out, fileNameFrom(response.headers.get('content-disposition')) ?? `${runId}-${ARTIFACT_FILES[type]}`) : out;
+    const path = isDir ? join(out, fileNameFrom(response.headers.get('content-disposition')) ?? defaultName) : out;
     await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.${process.pid}.${Date.now()}.part`;
     const length = Number(response.headers.get('content-length'));
@@ -67,7 +82,7 @@ export class NodeReconClient extends ReconClient {
       },
     });
     try {
-      if (!response.body) throw new Error(`The ${type} artifact of ${runId} came without a body`);
+      if (!response.body) throw new Error(`${defaultName} came without a body`);
       await pipeline(
         Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>),
         count,
@@ -79,6 +94,6 @@ export class NodeReconClient extends ReconClient {
       await rm(temp, { force: true });
       throw error;
     }
-    return { type, path, bytes: loaded };
+    return { path, bytes: loaded };
   }
 }

@@ -37,7 +37,7 @@ const STORES: { kind: string; make: () => Promise<BlobStore> }[] = [
     kind: 'local',
     make: async () => {
       const root = await mkdtemp(join(work, 'local-'));
-      return new LocalBlobStore(join(root, 'runs'), join(root, 'tmp', 'staging'));
+      return new LocalBlobStore(join(root, 'runs'), { stagingDir: join(root, 'tmp', 'staging') });
     },
   },
   { kind: 's3', make: async () => s3Store() },

@@ -1,35 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeImage } from '../helpers/images.ts';
 import { startTestServer, type TestServer } from '../helpers/recon.ts';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+import { runRecon } from '../helpers/recon-cli.ts';
 
 let server: TestServer;
 let work: string;
 let photos: string;
 
-/** Runs `recon …` as a child process (asynchronously: the test server lives in this process). */
-function recon(args: string[], env: Record<string, string | undefined> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(NODE, [join(ROOT, 'src', 'main.ts'), ...args], {
-      cwd: work,
-      env: { ...process.env, RECON_URL: server.url, RECON_TEST_ENGINES: '1', RECON_API_KEY: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+/** `recon …` against the test server. */
+const recon = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runRecon(args, { cwd: work, env: { RECON_URL: server.url, RECON_TEST_ENGINES: '1', RECON_API_KEY: '', ...env } });
 
 before(async () => {
   server = await startTestServer('pglite');

@@ -180,3 +180,36 @@ export async function uploadImages(
     throw error;
   }
 }
+
+const blobUrls = new Map<string, Promise<string>>();
+
+/**
+ * Blueprints, through the SDK. Stored photos, masks and generated images never change once
+ * written, so their blob: URLs (fetched with the key) are made once and kept.
+ */
+export const blueprintApi = {
+  client: () => client.blueprints,
+  imageUrl(path: string): Promise<string> {
+    let url = blobUrls.get(path);
+    if (!url) {
+      url = fetchBlob(path).then(({ blob }) => URL.createObjectURL(blob));
+      url.catch(() => blobUrls.delete(path));
+      blobUrls.set(path, url);
+    }
+    return url;
+  },
+  /** EventSource cannot send headers: the server takes the key as ?api_key= on stream routes. */
+  streamUrl(id: string, lastEventId: number) {
+    const key = getApiKey();
+    const query = new URLSearchParams({ lastEventId: String(lastEventId), ...(key && { api_key: key }) });
+    return `/api/blueprints/${encodeURIComponent(id)}/stream?${query}`;
+  },
+  async uploadPhotos(id: string, files: File[], onProgress: (loaded: number, total: number) => void) {
+    try {
+      return await client.blueprints.uploadPhotos(id, files, { onProgress: (p) => onProgress(p.loaded, p.total) });
+    } catch (error) {
+      if (error instanceof ReconApiError && error.status === 401) reportUnauthorized();
+      throw error;
+    }
+  },
+};

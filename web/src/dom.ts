@@ -34,8 +34,8 @@ let ids = 0;
 /** A unique id for label/input and aria-describedby pairs. */
 export const uid = (prefix: string) => `${prefix}-${++ids}`;
 
-/** The status pill used on every page. */
-export const statusPill = (status: string) => h('span', { class: `pill pill-${status}` }, status);
+/** The status pill used on every page (`label` when the status is not fit to print as is). */
+export const statusPill = (status: string, label = status) => h('span', { class: `pill pill-${status}` }, label);
 
 export function spinner(label: string) {
   return h('p', { class: 'loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), label);

@@ -2,6 +2,8 @@ import './styles.css';
 import { h } from './dom.ts';
 import { startKeyControl } from './key-control.ts';
 import { analyticsPage } from './pages/analytics.ts';
+import { blueprintPage } from './pages/blueprint.ts';
+import { blueprintsPage } from './pages/blueprints.ts';
 import { historyPage } from './pages/history.ts';
 import { newRunPage } from './pages/new-run.ts';
 import { runPage } from './pages/run.ts';
@@ -11,6 +13,8 @@ route('/', 'new', newRunPage);
 route('/runs', 'runs', historyPage);
 route('/runs/:runId', 'runs', runPage);
 route('/analytics', 'analytics', analyticsPage);
+route('/blueprints', 'blueprints', blueprintsPage);
+route('/blueprints/:blueprintId', 'blueprints', blueprintPage);
 
 const main = document.getElementById('main')!;
 // Before the first page renders, so its first 401 already finds the prompt.

@@ -15,8 +15,11 @@ declare module 'fastify' {
   }
 }
 
-/** Paths that stay open whatever the mode: liveness and the API description carry no user data. */
-const PUBLIC_PATHS = new Set(['/api/health', '/openapi.json']);
+/**
+ * Paths that stay open whatever the mode: liveness and the API description carry no user data;
+ * fal's webhook cannot send a key and is checked by its own signature instead.
+ */
+const PUBLIC_PATHS = new Set(['/api/health', '/openapi.json', '/api/fal/webhook']);
 /** Paths that need an admin whenever keys are required. */
 const ADMIN_PATHS = new Set(['/metrics']);
 
@@ -25,7 +28,7 @@ const ADMIN_PATHS = new Set(['/metrics']);
  * `?api_key=` (the name the seed's session clients use) or `?access_token=`.
  */
 function queryToken(request: FastifyRequest, path: string): string | undefined {
-  if (request.method !== 'GET' || !(path.startsWith('/ws/reconstruct/') || /^\/api\/runs\/[^/]+\/stream$/.test(path))) return undefined;
+  if (request.method !== 'GET' || !(path.startsWith('/ws/reconstruct/') || /^\/api\/(runs|blueprints)\/[^/]+\/stream$/.test(path))) return undefined;
   const params = new URLSearchParams(request.url.split('?')[1] ?? '');
   return params.get('api_key') ?? params.get('access_token') ?? undefined;
 }

@@ -4,11 +4,7 @@ import { problems } from '../../contract/problem.ts';
 import { runIdParams } from '../../contract/runs.ts';
 import type { RunEvent } from '../../domain/run-event.ts';
 import type { HttpDeps } from '../deps.ts';
-
-const HEARTBEAT_MS = 15_000;
-
-const frame = (event: RunEvent) =>
-  `id: ${event.id}\ndata: ${JSON.stringify({ type: event.type, runId: event.runId, at: event.at, ...event.data })}\n\n`;
+import { resumeFrom, sendEventStream } from '../event-stream.ts';
 
 /**
  * Server-Sent Events: the run's persisted events from `Last-Event-ID` on, then live ones, with no
@@ -28,29 +24,10 @@ export const runStreamRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { ru
       },
     },
     async (request, reply) => {
-      const header = Number(request.headers['last-event-id']);
-      const afterId = Number.isInteger(header) && header >= 0 ? header : (request.query.lastEventId ?? 0);
       const closed = new AbortController();
-      const events = await runs.followEvents(request.params.runId, request.owner, afterId, closed.signal);
+      const events = await runs.followEvents(request.params.runId, request.owner, resumeFrom(request, request.query.lastEventId), closed.signal);
       if (!events) return reply.status(204).send(null);
-
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      raw.write('retry: 2000\n\n');
-      request.raw.on('close', () => closed.abort());
-      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-      try {
-        for await (const batch of events) raw.write(batch.map(frame).join(''));
-      } finally {
-        clearInterval(heartbeat);
-        raw.end();
-      }
+      await sendEventStream(request, reply, closed, events, (event: RunEvent) => ({ type: event.type, runId: event.runId, at: event.at, ...event.data }));
     },
   );
 };

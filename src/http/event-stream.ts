@@ -1,0 +1,39 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+const HEARTBEAT_MS = 15_000;
+
+/** The id an EventSource resumes from: its Last-Event-ID header, else `?lastEventId=`, else 0. */
+export function resumeFrom(request: FastifyRequest, queryValue: number | undefined): number {
+  const header = Number(request.headers['last-event-id']);
+  return Number.isInteger(header) && header >= 0 ? header : (queryValue ?? 0);
+}
+
+/**
+ * Streams batches of events as Server-Sent Events (`id:` + `data:` per event) with a heartbeat,
+ * until the batches end or the client goes away (`closed` then aborts, which ends the batches).
+ */
+export async function sendEventStream<E extends { id: number }>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  closed: AbortController,
+  batches: AsyncIterable<E[]>,
+  data: (event: E) => Record<string, unknown>,
+): Promise<void> {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  raw.write('retry: 2000\n\n');
+  request.raw.on('close', () => closed.abort());
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  try {
+    for await (const batch of batches) raw.write(batch.map((event) => `id: ${event.id}\ndata: ${JSON.stringify(data(event))}\n\n`).join(''));
+  } finally {
+    clearInterval(heartbeat);
+    raw.end();
+  }
+}
