@@ -16,7 +16,7 @@ export const RUN_AREA: BlobArea = { name: 'runs', isScope: isRunId };
 
 /** Refuses an owner id or key that could step outside the owner's folder (or prefix): `..`, absolute paths, NUL, backslashes. */
 export function assertScopedKey(area: BlobArea, scope: string, key: string): void {
-  if (!area.isScope(scope)) throw new Error(`Invalid ${area.name} id ${JSON.stringify(scope)}`);
+  if (!area.isScope(scope)) throw new Error(`Invalid ${area.name.replace(/s$/, '')} id ${JSON.stringify(scope)}`);
   if (key && (!SAFE_KEY.test(key) || key.startsWith('/'))) throw new Error(`Invalid blob key ${JSON.stringify(key)}`);
 }
 
