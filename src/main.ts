@@ -3,6 +3,7 @@ import { UsageError } from './cli/args.ts';
 import { enginesCommand } from './cli/engines.ts';
 import { inspectCommand } from './cli/inspect.ts';
 import { KeysCliError, keysCommand } from './cli/keys.ts';
+import { closeOnSignals } from './cli/shutdown.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger } from './logger.ts';
@@ -71,16 +72,7 @@ async function serve(args: string[], workerOnly: boolean) {
   } else {
     log.info({ engines: recon.engines.list().map((e) => e.id) }, 'worker started');
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await recon.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  closeOnSignals(() => recon.close(), log);
 }
 
 /** Runs one command; resolves to its exit code (undefined: keep running, as `serve` does). */

@@ -16,6 +16,12 @@ const frame = (event: RunEvent) =>
  * to stop.
  */
 export const runStreamRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs }) => {
+  // Open streams would hold app.close() (and so a graceful shutdown) forever; EventSource
+  // reconnects with Last-Event-ID to whichever server comes next.
+  const open = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.abort();
+  });
   app.get(
     '/api/runs/:runId/stream',
     {
@@ -44,10 +50,12 @@ export const runStreamRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { ru
       });
       raw.write('retry: 2000\n\n');
       request.raw.on('close', () => closed.abort());
+      open.add(closed);
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       try {
         for await (const batch of events) raw.write(batch.map(frame).join(''));
       } finally {
+        open.delete(closed);
         clearInterval(heartbeat);
         raw.end();
       }
