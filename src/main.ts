@@ -4,6 +4,7 @@ import { enginesCommand } from './cli/engines.ts';
 import { inspectCommand } from './cli/inspect.ts';
 import { KeysCliError, keysCommand } from './cli/keys.ts';
 import { closeOnSignals } from './cli/shutdown.ts';
+import { buildWebAppInBackground } from './cli/web-app-build.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger } from './logger.ts';
@@ -67,6 +68,7 @@ async function serve(args: string[], workerOnly: boolean) {
   const { startRecon } = await import('./recon.ts');
   const recon = await startRecon(config, { log, workers: !values['no-workers'] });
   if (!workerOnly) {
+    buildWebAppInBackground(log);
     const url = await recon.listen();
     log.info({ url, dataDir: config.dataDir, database: recon.store.kind }, `Recon is listening on ${url}`);
   } else {
