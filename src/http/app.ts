@@ -6,7 +6,9 @@ import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fa
 import type { Logger } from 'pino';
 import type { HttpDeps } from './deps.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { problemsPlugin } from './plugins/problems.ts';
+import { badUrlEncoding } from '../domain/problems.ts';
+import { nulGuardPlugin } from './plugins/nul-guard.ts';
+import { clientErrorHandler, problemsPlugin, sendProblem } from './plugins/problems.ts';
 import { rateLimitsPlugin } from './plugins/rate-limits.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { batchRoutes } from './routes/batches.ts';
@@ -31,6 +33,9 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    clientErrorHandler,
+    // A path that is not valid percent-encoding never reaches the router.
+    frameworkErrors: (_error, request, reply) => sendProblem(reply, badUrlEncoding(request.url)),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // Responses are typed at compile time from the same schemas; re-validating every response at
@@ -38,6 +43,7 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorateRequest('owner', null);
   problemsPlugin(app);
+  nulGuardPlugin(app);
   // Before any route, so every request (refused ones included) is timed.
   deps.metrics.instrumentHttp(app);
   // Auth first, then rate limits (keyed by the key auth found), both before any route.
