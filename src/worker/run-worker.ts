@@ -129,7 +129,8 @@ export class RunWorker {
       clearTimeout(timer);
       stopWatching();
       this.#active.delete(row.id);
-      await rm(workDir, { recursive: true, force: true });
+      // The run's folder, not just this attempt's: the next attempt (if any) makes its own.
+      await rm(join(this.#options.workRoot, row.id), { recursive: true, force: true });
       settle();
     }
   }
