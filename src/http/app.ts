@@ -6,7 +6,7 @@ import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fa
 import type { Logger } from 'pino';
 import type { HttpDeps } from './deps.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { badUrlEncoding } from '../domain/problems.ts';
+import { badUrlEncoding, routeNotFound } from '../domain/problems.ts';
 import { nulGuardPlugin } from './plugins/nul-guard.ts';
 import { clientErrorHandler, problemsPlugin, sendProblem } from './plugins/problems.ts';
 import { rateLimitsPlugin } from './plugins/rate-limits.ts';
@@ -27,6 +27,15 @@ import { systemRoutes } from './routes/system.ts';
 import { webRoutes } from './routes/web.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
+function isPercentEncoded(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The Fastify app: one plugin per resource, zod schemas on every route, OpenAPI from them. */
 export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -34,8 +43,13 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     clientErrorHandler,
-    // A path that is not valid percent-encoding never reaches the router.
-    frameworkErrors: (_error, request, reply) => sendProblem(reply, badUrlEncoding(request.url)),
+    // Ids up to this long reach their route and get its 404 (see contract/resource-id.ts).
+    routerOptions: { maxParamLength: 1000 },
+    // The router refuses a path that is not valid percent-encoding, or has a longer segment.
+    frameworkErrors: (_error, request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      return sendProblem(reply, isPercentEncoded(path) ? routeNotFound(request.method, path) : badUrlEncoding(path));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // Responses are typed at compile time from the same schemas; re-validating every response at
