@@ -89,12 +89,38 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
   };
 
+  const report: SoakReport = {
+    store: options.store,
+    runs: 0,
+    byStatus: {},
+    faults: {},
+    kills: 0,
+    cancels: 0,
+    reruns: 0,
+    lostResponses: 0,
+    webhookEvents: 0,
+    webhookAttempts: 0,
+    webhookRefusals: 0,
+    webhookDuplicates: 0,
+    seconds: 0,
+    problems: [],
+  };
   let child: ChildProcess | undefined;
   let lastStart = 0;
+  let stopping = false;
+  let errors = '';
   const start = async () => {
-    child = spawn(process.execPath, [MAIN, 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let errors = '';
-    child.stderr?.on('data', (d) => (errors = (errors + d).slice(-2000)));
+    const current = spawn(process.execPath, [MAIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = current;
+    const keep = (d: Buffer) => (errors = (errors + d).slice(-4000));
+    current.stdout?.on('data', keep);
+    current.stderr?.on('data', keep);
+    // A server that exits without being killed is a finding; it is restarted so the soak goes on.
+    current.once('exit', (code, signal) => {
+      if (stopping || current !== child) return;
+      report.problems.push(`the server exited on its own (${signal ?? code}): ${errors.slice(-1500)}`);
+      void start();
+    });
     const deadline = Date.now() + 120_000;
     while (!(await fetch(`${base}/api/health`).then((r) => r.ok, () => false))) {
       if (child.exitCode !== null) throw new Error(`recon serve exited: ${errors}`);
@@ -106,9 +132,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const stopChild = async (signal: NodeJS.Signals) => {
     const current = child;
     if (!current || current.exitCode !== null || current.signalCode) return;
+    stopping = true;
     const exited = new Promise((resolve) => current.once('exit', resolve));
     current.kill(signal);
     await exited;
+    stopping = false;
   };
 
   /** An API call that waits out the server being down; undefined when the response was lost. */
@@ -129,22 +157,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
   const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-  const report: SoakReport = {
-    store: options.store,
-    runs: 0,
-    byStatus: {},
-    faults: {},
-    kills: 0,
-    cancels: 0,
-    reruns: 0,
-    lostResponses: 0,
-    webhookEvents: 0,
-    webhookAttempts: 0,
-    webhookRefusals: 0,
-    webhookDuplicates: 0,
-    seconds: 0,
-    problems: [],
-  };
   const ledger = new Set<string>();
   const image = await makeImage(1, 'jpeg', 16);
 
@@ -244,6 +256,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   metrics = await metricsText();
   const lastProcessStart = lastStart;
   await stopChild('SIGTERM');
+  if (child?.exitCode !== 0) report.problems.push(`the server did not shut down cleanly on SIGTERM (exit ${child?.exitCode ?? child?.signalCode})`);
 
   // The database, read directly with the server stopped.
   const store = await openStore(loadConfig({ RECON_DATA_DIR: dataDir, ...(databaseUrl && { DATABASE_URL: databaseUrl }) }));
