@@ -159,6 +159,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         const recovered = await worker.recoverInterrupted();
         if (recovered) log.warn({ runs: recovered }, 're-queued runs interrupted by a restart');
       }
+      await worker.removeStaleWork();
       await worker.start({ onlyAvailable: store.kind === 'postgres' });
       const running = worker;
       cleanups.push(() => running.stop());

@@ -1,8 +1,9 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import type { RunEventHub } from '../core/run-event-hub.ts';
+import { isTerminal } from '../domain/run-status.ts';
 import type { RunExecution, RunLease } from '../core/run-execution.ts';
 import type { RunsRepository } from '../db/runs-repository.ts';
 import type { PostProcessor } from '../postprocess/post-processor.ts';
@@ -89,6 +90,18 @@ export class RunWorker {
     const active = [...this.#active.values()];
     for (const run of active) run.controller.abort(new WorkerShutdown());
     await Promise.all(active.map((run) => run.settled));
+  }
+
+  /**
+   * Work folders left by attempts a killed process never finished, for runs that have ended since
+   * (elsewhere, or as failed): nothing will come back for them. A run still going keeps its own.
+   */
+  async removeStaleWork(): Promise<void> {
+    const root = this.#options.workRoot;
+    for (const runId of await readdir(root).catch(() => [] as string[])) {
+      const row = await this.#runs.find(runId);
+      if (!row || isTerminal(row.status)) await rm(join(root, runId), { recursive: true, force: true });
+    }
   }
 
   /** After a crash of the single embedded process: every run it held goes back in the queue. */

@@ -118,8 +118,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // A server that exits without being killed is a finding; it is restarted so the soak goes on.
     current.once('exit', (code, signal) => {
       if (stopping || current !== child) return;
-      report.problems.push(`the server exited on its own (${signal ?? code}): ${errors.slice(-1500)}`);
-      void start();
+      report.problems.push(`the server (pid ${current.pid}) exited on its own (${signal ?? code}): ${errors.slice(-1500)}`);
+      void restart();
     });
     const deadline = Date.now() + 120_000;
     while (!(await fetch(`${base}/api/health`).then((r) => r.ok, () => false))) {
@@ -195,16 +195,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return runId;
   };
 
+  // Kills and restarts one at a time, whoever asks (the killer, or a server that died by itself).
+  let lifecycle: Promise<void> = Promise.resolve();
+  const restart = () => {
+    lifecycle = lifecycle.then(async () => {
+      await stopChild('SIGKILL');
+      await start();
+    });
+    return lifecycle;
+  };
   await start();
   let killing = options.killEveryMs > 0;
   const killer = (async () => {
     while (killing) {
       await sleep(options.killEveryMs * (0.5 + rand()));
       if (!killing) break;
-      await stopChild('SIGKILL');
       report.kills++;
       log(`kill -9 #${report.kills} (${ledger.size} runs so far)`);
-      await start();
+      await restart();
     }
   })();
 
@@ -230,6 +238,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   await Promise.all(clients);
   killing = false;
   await killer;
+  await lifecycle;
 
   // Every run reaches a final status.
   const settleBy = Date.now() + 300_000;
