@@ -139,8 +139,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     stopping = false;
   };
 
-  /** An API call that waits out the server being down; undefined when the response was lost. */
-  const call = async (path: string, init: RequestInit = {}, attempts = 200): Promise<{ status: number; body: any } | undefined> => {
+  /** An API call that waits out the server being down (up to 5 min: a restart on a loaded machine can take minutes); undefined when the response was lost. */
+  const call = async (path: string, init: RequestInit = {}, attempts = 1200): Promise<{ status: number; body: any } | undefined> => {
     for (let i = 0; i < attempts; i++) {
       try {
         const response = await fetch(`${base}${path}`, init);
