@@ -14,21 +14,11 @@ const queueName = (engineId: string) => `runs.${engineId}`;
 
 /** A day: runs are bounded by their own time limits, never by pg-boss's expiry. */
 const JOB_EXPIRY_SECONDS = 24 * 3600;
-/**
- * Workers are woken by NOTIFY when a job is sent (delivered when the run's transaction commits),
- * so polling is only a backstop: for jobs sent by another process whose NOTIFY was missed.
- * Idle, each poll is a query per engine queue; at 0.5 s that was most of an idle server's CPU.
- */
-const BACKSTOP_POLL_SECONDS = 30;
-/** Where LISTEN is unavailable (pg-boss warns), polling is all there is. */
-const POLL_WITHOUT_NOTIFY_SECONDS = 1;
 
 /** pg-boss on the run store's database: one queue per engine. */
 export class RunQueue {
   readonly #boss: PgBoss;
   readonly #created = new Set<string>();
-  /** This process's workers by queue, to wake when a delayed job (a retry) comes due. */
-  readonly #workers = new Map<string, string[]>();
 
   private constructor(boss: PgBoss) {
     this.#boss = boss;
@@ -36,8 +26,8 @@ export class RunQueue {
 
   static async start(store: Store, onError: (error: Error) => void): Promise<RunQueue> {
     const boss = store.pglite
-      ? new PgBoss({ db: fromPglite(store.pglite), backend: 'pglite', useListenNotify: true } as ConstructorParameters<typeof PgBoss>[0])
-      : new PgBoss({ connectionString: store.connectionString, max: 5, useListenNotify: true });
+      ? new PgBoss({ db: fromPglite(store.pglite), backend: 'pglite' } as ConstructorParameters<typeof PgBoss>[0])
+      : new PgBoss({ connectionString: store.connectionString, max: 5 });
     boss.on('error', onError);
     await boss.start();
     return new RunQueue(boss);
@@ -58,10 +48,7 @@ export class RunQueue {
         retryDelay: 5,
         heartbeatSeconds: 30,
         expireInSeconds: JOB_EXPIRY_SECONDS,
-        notify: true,
       });
-      // Queues made before NOTIFY was used keep their options on createQueue.
-      await this.#boss.updateQueue(name, { notify: true });
       // send() looks the queue up in pg-boss's cache, and on a miss queries the database on its
       // own connection — which, inside a run's transaction on PGlite, never comes. A lookup now
       // fills that cache.
@@ -78,29 +65,20 @@ export class RunQueue {
 
   /** Sends a job; inside `trx` when given, so the job exists exactly when the run says it does. */
   async enqueue(engineId: string, job: RunJob, options: { delayMs?: number; trx?: Transaction<Database> } = {}) {
-    const name = this.assertPrepared(engineId);
-    await this.#boss.send(name, job, {
+    await this.#boss.send(this.assertPrepared(engineId), job, {
       ...(options.delayMs ? { startAfter: new Date(Date.now() + options.delayMs) } : {}),
       ...(options.trx ? { db: fromKysely(options.trx) } : {}),
     });
-    // NOTIFY fires when a job is sent, not when a delayed one comes due: wake our workers then.
-    if (options.delayMs) {
-      setTimeout(() => {
-        for (const id of this.#workers.get(name) ?? []) this.#boss.notifyWorker(id);
-      }, options.delayMs + 50).unref();
-    }
   }
 
   async work(engineId: string, concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<void> {
-    const name = this.assertPrepared(engineId);
-    const id = await this.#boss.work<RunJob>(
-      name,
-      { localConcurrency: concurrency, pollingIntervalSeconds: POLL_WITHOUT_NOTIFY_SECONDS, notifyPollingIntervalSeconds: BACKSTOP_POLL_SECONDS },
+    await this.#boss.work<RunJob>(
+      this.assertPrepared(engineId),
+      { localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
       async ([job]) => {
         if (job) await handler(job.data);
       },
     );
-    this.#workers.set(name, [...(this.#workers.get(name) ?? []), id]);
   }
 
   /** Stops fetching new jobs for these engines (jobs in hand carry on). */
