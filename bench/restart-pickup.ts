@@ -20,7 +20,7 @@ let c = await start();
 const img = await makeImage(1, 'jpeg', 16);
 const ids: string[] = [];
 const N = Number(process.argv[2] ?? 120);
-await Promise.all(Array.from({ length: 6 }, async () => { while (ids.length < N) { const r = await (await fetch(`${base}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ engine: 'test', settings: { steps: 2, stepMs: 10 } }) })).json(); ids.push(r.runId); await fetch(`${base}/api/runs/${r.runId}/images`, { method: 'POST', body: multipart([{ name: 'a.jpg', data: img }]) }); await fetch(`${base}/api/runs/${r.runId}/process`, { method: 'POST' }); } }));
+await Promise.all(Array.from({ length: 6 }, async () => { while (ids.length < N) { const r = (await (await fetch(`${base}/api/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ engine: 'test', settings: { steps: 2, stepMs: 10 } }) })).json()) as { runId: string }; ids.push(r.runId); await fetch(`${base}/api/runs/${r.runId}/images`, { method: 'POST', body: multipart([{ name: 'a.jpg', data: img }]) }); await fetch(`${base}/api/runs/${r.runId}/process`, { method: 'POST' }); } }));
 const count = async () => { const m = await (await fetch(`${base}/metrics`)).text(); return m.match(/recon_queue_depth\{engine="test"\} (\d+)/)?.[1]; };
 console.log('queued', N, 'depth', await count());
 c.kill('SIGKILL'); await new Promise((r) => c.once('exit', r));
