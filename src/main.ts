@@ -3,6 +3,8 @@ import { UsageError } from './cli/args.ts';
 import { enginesCommand } from './cli/engines.ts';
 import { inspectCommand } from './cli/inspect.ts';
 import { KeysCliError, keysCommand } from './cli/keys.ts';
+import { closeOnSignals } from './cli/shutdown.ts';
+import { buildWebAppInBackground } from './cli/web-app-build.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger } from './logger.ts';
@@ -70,22 +72,14 @@ async function serve(args: string[], workerOnly: boolean) {
   const { startRecon } = await import('./recon.ts');
   const recon = await startRecon(config, { log, workers: !values['no-workers'], sweepBlobs: !workerOnly });
   if (!workerOnly) {
+    buildWebAppInBackground(log);
     const url = await recon.listen();
     log.info({ url, dataDir: config.dataDir, database: recon.store.kind }, `Recon is listening on ${url}`);
   } else {
     if (!config.s3) log.warn('no S3_BUCKET: this worker keeps run files in its own data folder, which only works on the server’s machine and folder');
     log.info({ name: config.workers.name, engines: recon.worker?.engines() ?? [] }, 'worker started');
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await recon.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  closeOnSignals(() => recon.close(), log);
 }
 
 /** Runs one command; resolves to its exit code (undefined: keep running, as `serve` does). */

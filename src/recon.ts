@@ -223,6 +223,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         const recovered = await worker.recoverInterrupted();
         if (recovered) log.warn({ runs: recovered }, 're-queued runs interrupted by a restart');
       }
+      await worker.removeStaleWork();
       await worker.start({ onlyAvailable: store.kind === 'postgres' });
       const running = worker;
       presence = new WorkerPresence({

@@ -37,13 +37,18 @@ export class ApiKeyService {
     });
   }
 
+  /**
+   * The first key is always an admin key: it switches authentication on, and an ordinary one would
+   * leave nobody able to create keys or read /metrics.
+   */
   async create(input: { name?: string | undefined; admin?: boolean | undefined }): Promise<ApiKeyView & { key: string }> {
     const { id, key } = newApiKey();
     const createdAt = new Date();
     const name = input.name?.trim() || id;
-    await this.#repo.insert({ id, name, hash: hashKey(key), admin: input.admin ?? false, created_at: createdAt });
+    const admin = input.admin === true || !(await this.anyActive());
+    await this.#repo.insert({ id, name, hash: hashKey(key), admin, created_at: createdAt });
     this.#count = undefined;
-    return { id, key, name, admin: input.admin ?? false, createdAt: createdAt.toISOString(), source: 'database' };
+    return { id, key, name, admin, createdAt: createdAt.toISOString(), source: 'database' };
   }
 
   async list(options: { includeRevoked?: boolean; onlyId?: string } = {}): Promise<ApiKeyView[]> {

@@ -6,7 +6,8 @@ import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { openStore } from '../db/database.ts';
 
 const USAGE = `Usage:
-  recon keys create [--name NAME] [--admin] [--json]   prints the new key once
+  recon keys create [--name NAME] [--admin] [--json]   prints the new key once; the first key
+                                                       is always an admin key (it turns auth on)
   recon keys list [--all] [--json]                     --all includes revoked keys
   recon keys revoke ID [--json]
 
@@ -43,7 +44,15 @@ export async function keysCommand(args: string[], env: Record<string, string | u
       case 'create': {
         const key = await backend.create({ ...(values.name && { name: values.name }), admin: values.admin });
         if (values.json) console.log(JSON.stringify({ id: key.id, key: key.key, name: key.name, admin: key.admin }));
-        else console.log(`Created ${key.admin ? 'admin ' : ''}key ${key.id} (${key.name}). It is shown only this once:\n\n  ${key.key}\n`);
+        else {
+          console.log(`Created ${key.admin ? 'admin ' : ''}key ${key.id} (${key.name}). It is shown only this once:\n\n  ${key.key}\n`);
+          if (key.admin && !values.admin) {
+            console.log(
+              'It is an admin key because it is the first one: from now on every request needs a key, and\n' +
+                'admin keys are the ones that can create more keys and read /metrics. Make ordinary keys with it.',
+            );
+          }
+        }
         return;
       }
       case 'list': {

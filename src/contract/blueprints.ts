@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { resourceId } from './resource-id.ts';
 import {
-  BLUEPRINT_ID_PATTERN,
   BLUEPRINT_STATUSES,
   DEFECT_SOURCES,
   JOB_STATUSES,
@@ -16,9 +16,9 @@ const partId = (what: string) => z.string().regex(PART_ID_PATTERN, `not a ${what
 const box = z.tuple([z.number().int().min(0), z.number().int().min(0), z.number().int().min(1), z.number().int().min(1)]).describe('[x, y, w, h] in pixels from the top-left corner');
 
 export const blueprintIdParams = z.object({
-  blueprintId: z.string().regex(BLUEPRINT_ID_PATTERN, 'not a blueprint id (expected bp_<digits>_<letters>)').describe('Blueprint id, e.g. bp_1732170000000_ab12cd34'),
+  blueprintId: resourceId('Blueprint id, e.g. bp_1732170000000_ab12cd34'),
 });
-export const blueprintPartParams = blueprintIdParams.extend({ partId: partId('part').describe('A photo, defect, region, prompt, generation or export id') });
+export const blueprintPartParams = blueprintIdParams.extend({ partId: resourceId('A photo, defect, region, prompt, generation or export id of the blueprint') });
 
 // Views
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { glbMetadata } from '../domain/artifacts.ts';
-import { RUN_ID_PATTERN } from '../domain/ids.ts';
+import { resourceId } from './resource-id.ts';
 import { RUN_STATUSES, runStatus } from '../domain/run-status.ts';
 
 export const runView = z
@@ -30,12 +30,7 @@ export const runView = z
   .describe('A run, in the seed client shape (VGGTRun) plus engine, stage, progress and queuePosition');
 export type RunView = z.infer<typeof runView>;
 
-export const runIdParams = z.object({
-  runId: z
-    .string()
-    .regex(RUN_ID_PATTERN, 'not a run id (expected run_<digits>_<letters>)')
-    .describe('Run id, e.g. run_1732170000000_ab12cd34'),
-});
+export const runIdParams = z.object({ runId: resourceId('Run id, e.g. run_1732170000000_ab12cd34') });
 
 export const createRunBody = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resourceId } from './resource-id.ts';
 
 export const endpointView = z.object({
   id: z.string(),
@@ -10,7 +11,7 @@ export const endpointView = z.object({
   createdAt: z.string(),
 });
 export const withSecret = endpointView.extend({ secret: z.string().describe('whsec_… signing secret (Standard Webhooks); shown here and on rotation') });
-export const idParams = z.object({ id: z.string().max(100) });
+export const idParams = z.object({ id: resourceId('Webhook endpoint id') });
 export const deliveryView = z.object({
   id: z.string().describe('Also the webhook-id header, the same on every attempt'),
   endpointId: z.string().nullable().describe("null for a run's own webhookUrl"),

@@ -10,6 +10,9 @@ const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.heic', '.h
 export function safeImageName(original: string, detectedExtension: string): string {
   const base = original.split(/[/\\]/).pop() ?? '';
   let name = base
+    // A lone surrogate becomes U+FFFD on disk and in the database anyway; doing it here keeps the
+    // name we compare and store the same as theirs.
+    .toWellFormed()
     .normalize('NFC')
     // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
     .replace(/[\u0000-\u001f\u007f]/g, '')

@@ -53,6 +53,30 @@ export const routeNotFound = (method: string, path: string) => new Problem(ROUTE
 const WEB_FILE_NOT_FOUND = type('WEB_FILE_NOT_FOUND', 404, 'Not Found');
 export const webFileNotFound = (path: string) => new Problem(WEB_FILE_NOT_FOUND, `No file ${path}`);
 
+const MALFORMED_HTTP = type('MALFORMED_HTTP', 400, 'Bad Request');
+/** Node's HTTP parser refused the request (framing, request line, Content-Length, Transfer-Encoding). */
+export const malformedHttp = (reason: string) =>
+  new Problem(MALFORMED_HTTP, `The request is not valid HTTP (${reason}): check the request line, Content-Length and Transfer-Encoding`, { reason });
+
+const HEADERS_TOO_LARGE = type('HEADERS_TOO_LARGE', 431, 'Request Header Fields Too Large');
+export const headersTooLarge = () => new Problem(HEADERS_TOO_LARGE, 'The request headers are over the 16 KiB limit: send fewer or shorter headers');
+
+const REQUEST_TIMEOUT = type('REQUEST_TIMEOUT', 408, 'Request Timeout');
+export const requestTimeout = () => new Problem(REQUEST_TIMEOUT, 'The request did not arrive in time: send it whole, without long pauses');
+
+const BAD_URL_ENCODING = type('BAD_URL_ENCODING', 400, 'Bad Request');
+export const badUrlEncoding = (path: string) =>
+  new Problem(BAD_URL_ENCODING, `The path ${JSON.stringify(path.slice(0, 200))} is not valid percent-encoding: encode it as UTF-8, %XX for each byte`);
+
+const NUL_CHARACTER = type('NUL_CHARACTER', 400, 'Bad Request');
+/** PostgreSQL text cannot hold U+0000, so no id, name or value may. */
+export const nulCharacter = (where: string) =>
+  new Problem(NUL_CHARACTER, `${where} contains a NUL character (\\u0000 or %00), which no id, name or value may hold: remove it`);
+
+const MALFORMED_MULTIPART = type('MALFORMED_MULTIPART', 400, 'Bad Request');
+export const malformedMultipart = (reason: string) =>
+  new Problem(MALFORMED_MULTIPART, `The multipart/form-data body is malformed (${reason}): the Content-Type must name its boundary, and the body must end with it`);
+
 const INTERNAL_ERROR = type('INTERNAL_ERROR', 500, 'Internal Server Error');
 export const internalError = () =>
   new Problem(INTERNAL_ERROR, 'The server hit an unexpected error; it has been logged. Try again, and report it if it persists.');

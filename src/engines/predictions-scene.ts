@@ -33,11 +33,11 @@ export async function writeSceneFromPredictions(npzPath: string, glbPath: string
     const branch = branches.find(([points]) => npz.has(points));
     if (!branch) throw new Error(`${npzPath}: has neither world_points nor world_points_from_depth (keys: ${npz.keys.join(', ')})`);
     const [pointsKey, confKey] = branch;
-    const points = npz.get(pointsKey);
+    const points = await npz.load(pointsKey);
     if (points.shape.length !== 4 || points.shape[3] !== 3) throw new Error(`${pointsKey} has shape (${points.shape}), expected (S,H,W,3)`);
     const [frames, height, width] = points.shape as [number, number, number, number];
-    const conf = npz.has(confKey) ? floats(npz.get(confKey), confKey) : undefined;
-    const images = npz.has('images') ? floats(npz.get('images'), 'images') : undefined;
+    const conf = npz.has(confKey) ? floats(await npz.load(confKey), confKey) : undefined;
+    const images = npz.has('images') ? floats(await npz.load('images'), 'images') : undefined;
     const cloud = pointCloudFromPredictions({ worldPoints: floats(points, pointsKey), conf, images, frames, height, width });
     const extrinsic = npz.has('extrinsic') ? floats(npz.get('extrinsic'), 'extrinsic') : undefined;
     const cameras = extrinsic ? Array.from({ length: frames }, (_, i) => ({ extrinsic: extrinsic.subarray(i * 12, i * 12 + 12) })) : [];

@@ -1,6 +1,6 @@
 import { isNativeOrder, type NpyDtype, parseDtype } from './npy-dtype.ts';
 import { float16ToFloat32, float32ToFloat16 } from './npy-float16.ts';
-import { encodeNpyHeader, npyHeader } from './npy-header.ts';
+import { encodeNpyHeader, type NpyHeader, npyHeader } from './npy-header.ts';
 
 export { type NpyHeader, npyHeader } from './npy-header.ts';
 
@@ -55,6 +55,11 @@ const CONSTRUCTORS: Record<string, NumericConstructor> = {
  */
 export function decodeNpy(bytes: Uint8Array, name = 'npy data'): NdArray {
   const header = npyHeader(bytes, name);
+  return decodeNpyBody(header, bytes.subarray(header.dataOffset), name);
+}
+
+/** Decodes the data that follows `header`, held apart from it (e.g. read into a buffer of its own). */
+export function decodeNpyBody(header: NpyHeader, body: Uint8Array, name = 'npy data'): NdArray {
   if (header.pickled) {
     throw new Error(`${name}: is a pickled object array (dtype ${header.dtype}); refusing to unpickle it`);
   }
@@ -62,14 +67,14 @@ export function decodeNpy(bytes: Uint8Array, name = 'npy data'): NdArray {
   if (!dtype) throw new Error(`${name}: unsupported dtype ${header.dtype}`);
   const count = header.shape.reduce((n, d) => n * BigInt(d), 1n);
   const declared = count * BigInt(dtype.itemsize);
-  const present = bytes.length - header.dataOffset;
+  const present = body.length;
   if (declared > BigInt(present)) {
     throw new Error(`${name}: header declares ${declared} bytes but only ${present} are present`);
   }
   if (declared < BigInt(present)) {
     throw new Error(`${name}: header declares ${declared} bytes but ${present} follow the header`);
   }
-  const data = decodeData(bytes.subarray(header.dataOffset), dtype, Number(count), name);
+  const data = decodeData(body, dtype, Number(count), name);
   return { dtype: header.dtype, shape: header.shape, fortranOrder: header.fortranOrder, data };
 }
 

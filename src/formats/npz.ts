@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { decodeNpy, encodeNpyParts, type NdArray, npyHeader } from './npy.ts';
+import { decodeNpy, decodeNpyBody, encodeNpyParts, type NdArray, type NpyHeader, npyHeader } from './npy.ts';
 import { npyHeaderEnd } from './npy-header.ts';
 import { type ZipEntry, type ZipReadOptions, ZipReader, ZipWriter } from './zip.ts';
 import { METHOD_STORED } from './zip-records.ts';
@@ -25,6 +25,11 @@ export interface NpzFile {
   has(key: string): boolean;
   /** Reads and decodes one member; throws for missing or pickled members and corrupt data. */
   get(key: string): NdArray;
+  /**
+   * What get() returns, read off the event loop in parallel chunks into a buffer holding only the
+   * data: the fast way to load large members.
+   */
+  load(key: string): Promise<NdArray>;
   /** Releases the file; get() fails afterwards, arrays already returned stay valid. */
   close(): Promise<void>;
 }
@@ -42,50 +47,59 @@ export async function readNpz(path: string, options: ZipReadOptions = {}): Promi
   const zip = await ZipReader.open(path, options);
   const file = basename(path);
   const entries = new Map<string, ZipEntry>();
+  const headers = new Map<string, NpyHeader>();
   const members: NpzMember[] = [];
   try {
     for (const entry of zip.entries) {
       if (!entry.name.endsWith(NPY_SUFFIX)) continue;
       const key = entry.name.slice(0, -NPY_SUFFIX.length);
+      const header = readHeader(zip, entry, `${file}: member "${entry.name}"`);
       entries.set(key, entry);
-      members.push(readMember(zip, entry, key, `${file}: member "${entry.name}"`));
+      headers.set(key, header);
+      members.push({
+        name: key,
+        dtype: header.dtype,
+        shape: header.shape,
+        fortranOrder: header.fortranOrder,
+        pickled: header.pickled,
+        compressed: entry.method !== METHOD_STORED,
+        bytes: entry.size,
+      });
     }
   } catch (error) {
     await zip.close();
     throw error;
   }
-  const byKey = new Map(members.map((m) => [m.name, m]));
+  const find = (key: string) => {
+    const entry = entries.get(key);
+    const header = headers.get(key);
+    if (!entry || !header) throw new Error(`${file}: no member "${key}" (has ${members.map((m) => m.name).join(', ')})`);
+    const label = `${file}: member "${entry.name}"`;
+    if (header.pickled) throw new Error(`${label}: is a pickled object array (dtype ${header.dtype}); refusing to unpickle it`);
+    return { entry, header, label };
+  };
   return {
     path,
     members,
     keys: members.map((m) => m.name),
-    has: (key) => byKey.has(key),
+    has: (key) => headers.has(key),
     get(key) {
-      const member = byKey.get(key);
-      const entry = entries.get(key);
-      if (!member || !entry) throw new Error(`${file}: no member "${key}" (has ${members.map((m) => m.name).join(', ')})`);
-      const label = `${file}: member "${entry.name}"`;
-      if (member.pickled) throw new Error(`${label}: is a pickled object array (dtype ${member.dtype}); refusing to unpickle it`);
+      const { entry, label } = find(key);
       return decodeNpy(zip.read(entry), label);
+    },
+    async load(key) {
+      const { entry, header, label } = find(key);
+      return decodeNpyBody(header, await zip.readFrom(entry, header.dataOffset), label);
     },
     close: () => zip.close(),
   };
 }
 
-function readMember(zip: ZipReader, entry: ZipEntry, key: string, label: string): NpzMember {
+function readHeader(zip: ZipReader, entry: ZipEntry, label: string): NpyHeader {
   let prefix = zip.readPrefix(entry, HEADER_GUESS_BYTES);
   const headerEnd = npyHeaderEnd(prefix, label);
   if (headerEnd > prefix.length) prefix = zip.readPrefix(entry, headerEnd);
-  const header = npyHeader(prefix, label);
-  return {
-    name: key,
-    dtype: header.dtype,
-    shape: header.shape,
-    fortranOrder: header.fortranOrder,
-    pickled: header.pickled,
-    compressed: entry.method !== METHOD_STORED,
-    bytes: entry.size,
-  };
+  return npyHeader(prefix, label);
 }
 
 /**

@@ -5,8 +5,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { HttpDeps } from './deps.ts';
+import { endStreamsOnClose } from './event-stream.ts';
 import { authPlugin } from './plugins/auth.ts';
-import { problemsPlugin } from './plugins/problems.ts';
+import { badUrlEncoding, routeNotFound } from '../domain/problems.ts';
+import { nulGuardPlugin } from './plugins/nul-guard.ts';
+import { clientErrorHandler, problemsPlugin, sendProblem } from './plugins/problems.ts';
 import { rateLimitsPlugin } from './plugins/rate-limits.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import { batchRoutes } from './routes/batches.ts';
@@ -31,12 +34,29 @@ import { blueprintGenerationRoutes } from './routes/blueprint-generations.ts';
 import { blueprintRoutes } from './routes/blueprints.ts';
 import { falWebhookRoutes } from './routes/fal-webhook.ts';
 
+function isPercentEncoded(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The Fastify app: one plugin per resource, zod schemas on every route, OpenAPI from them. */
 export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    clientErrorHandler,
+    // Ids up to this long reach their route and get its 404 (see contract/resource-id.ts).
+    routerOptions: { maxParamLength: 1000 },
+    // The router refuses a path that is not valid percent-encoding, or has a longer segment.
+    frameworkErrors: (_error, request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      return sendProblem(reply, isPercentEncoded(path) ? routeNotFound(request.method, path) : badUrlEncoding(path));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // Responses are typed at compile time from the same schemas; re-validating every response at
@@ -44,6 +64,8 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorateRequest('owner', null);
   problemsPlugin(app);
+  endStreamsOnClose(app);
+  nulGuardPlugin(app);
   // Before any route, so every request (refused ones included) is timed.
   deps.metrics.instrumentHttp(app);
   // Auth first, then rate limits (keyed by the key auth found), both before any route.

@@ -1,5 +1,4 @@
-import { type Accessor, NodeIO, Primitive } from '@gltf-transform/core';
-import sharp from 'sharp';
+import type { Accessor } from '@gltf-transform/core';
 
 /** Pinhole intrinsics of the first camera, in any pixel scale (only ratios are used). */
 export interface PreviewIntrinsics {
@@ -90,6 +89,8 @@ export async function renderPreview(glb: Uint8Array, options: PreviewOptions): P
       }
     }
   }
+  // sharp and gltf-transform load on first use, not at the server's start-up.
+  const { default: sharp } = await import('sharp');
   const jpeg = await sharp(pixels, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: options.quality ?? 85 })
     .toBuffer();
@@ -98,6 +99,7 @@ export async function renderPreview(glb: Uint8Array, options: PreviewOptions): P
 
 /** Every POINTS primitive's vertices, in world space and then in the first camera's frame. */
 async function readPoints(glb: Uint8Array): Promise<Cloud> {
+  const { NodeIO, Primitive } = await import('@gltf-transform/core');
   const root = (await new NodeIO().readBinary(glb)).getRoot();
   const parts: { xyz: Float32Array; rgb: Uint8Array }[] = [];
   for (const scene of root.listScenes()) {

@@ -49,7 +49,9 @@ export class DeliveryLoop {
     this.#repo = deps.repo;
     this.#sender = deps.sender;
     this.#log = deps.log;
-    this.#options = { idlePollMs: 1000, concurrency: 8, ...deps.options };
+    // Nothing due: deliveries made here kick() the loop, and a due one sets its own wake-up, so
+    // the idle poll only backs up deliveries made by another process (Postgres deployments).
+    this.#options = { idlePollMs: 15_000, concurrency: 8, ...deps.options };
     this.#defaultSecret = deps.defaultSecret;
     this.#onResult = deps.onResult ?? (() => {});
   }

@@ -1,8 +1,9 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import type { RunEventHub } from '../core/run-event-hub.ts';
+import { isTerminal } from '../domain/run-status.ts';
 import type { RunExecution, RunLease } from '../core/run-execution.ts';
 import type { RunsRepository } from '../db/runs-repository.ts';
 import type { PostProcessor } from '../postprocess/post-processor.ts';
@@ -113,6 +114,18 @@ export class RunWorker {
     await Promise.all(active.map((run) => run.settled));
   }
 
+  /**
+   * Work folders left by attempts a killed process never finished, for runs that have ended since
+   * (elsewhere, or as failed): nothing will come back for them. A run still going keeps its own.
+   */
+  async removeStaleWork(): Promise<void> {
+    const root = this.#options.workRoot;
+    for (const runId of await readdir(root).catch(() => [] as string[])) {
+      const row = await this.#runs.find(runId);
+      if (!row || isTerminal(row.status)) await rm(join(root, runId), { recursive: true, force: true });
+    }
+  }
+
   /** After a crash of the single embedded process: every run it held goes back in the queue. */
   async recoverInterrupted(): Promise<number> {
     const interrupted = await this.#runs.findInterrupted();
@@ -154,7 +167,8 @@ export class RunWorker {
       stopWatching();
       this.#active.delete(key);
       this.#onActiveChange();
-      await rm(workDir, { recursive: true, force: true });
+      // The run's folder, not just this attempt's: the next attempt (if any) makes its own.
+      await rm(join(this.#options.workRoot, row.id), { recursive: true, force: true });
       settle();
     }
   }

@@ -43,7 +43,8 @@ for (const mode of STORE_MODES) {
 
     test('a loopback server without keys is open to its local user, who may create the first key', async () => {
       assert.equal((await server.json('/api/runs')).status, 200);
-      const created = await server.json('/api/keys', jsonBody({ name: 'ops', admin: true }));
+      // Asked for an ordinary key, the first one is an admin key anyway: otherwise nobody could manage keys.
+      const created = await server.json('/api/keys', jsonBody({ name: 'ops' }));
       assert.equal(created.status, 201, JSON.stringify(created.body));
       assert.match(created.body.key, /^recon_k/);
       assert.equal(created.body.admin, true);
@@ -178,6 +179,12 @@ describe('recon keys (CLI)', () => {
     run(NODE, [MAIN, 'keys', ...args], { env: { ...process.env, RECON_DATA_DIR: dataDir, RECON_LOG_LEVEL: 'silent', ...env } });
 
   test('works on the data folder directly, then through the server holding it; --json prints the key once', async () => {
+    // No --admin: the first key is an admin key all the same, and the command says why.
+    const first = await cli(['create', '--name', 'root']);
+    assert.match(first.stdout, /Created admin key k[a-z0-9]{12} \(root\)/);
+    assert.match(first.stdout, /admin key because it is the first one/);
+    const firstId = /key (k[a-z0-9]{12})/.exec(first.stdout)![1]!;
+    await cli(['revoke', firstId]);
     const { stdout } = await cli(['create', '--admin', '--name', 'root', '--json']);
     const created = JSON.parse(stdout);
     assert.match(created.id, /^k[a-z0-9]{12}$/);
@@ -191,6 +198,7 @@ describe('recon keys (CLI)', () => {
       // The server holds the folder's lock, so the CLI goes through its API.
       const viaApi = await cli(['create', '--name', 'ci', '--json'], { PORT: port, RECON_API_KEY: created.key });
       const ci = JSON.parse(viaApi.stdout);
+      assert.equal(ci.admin, false, 'later keys are ordinary unless asked');
       assert.equal((await server.json('/api/runs', bearer(ci.key))).status, 200);
       const listed = JSON.parse((await cli(['list', '--json'], { PORT: port, RECON_API_KEY: created.key })).stdout);
       assert.deepEqual(listed.keys.map((k: { id: string }) => k.id).sort(), [created.id, ci.id].sort());

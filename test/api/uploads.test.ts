@@ -126,7 +126,7 @@ for (const setup of FILE_SETUPS) {
         /JSON/i,
       );
       expectProblem(await server.json('/api/runs/run_1700000000000_zzzzzzzz'), 404, /does not exist/);
-      expectProblem(await server.json('/api/runs/..%2F..%2Fetc'), 400, /not a run id/);
+      expectProblem(await server.json('/api/runs/..%2F..%2Fetc'), 404, /does not exist/);
       expectProblem(await server.json('/api/nothing-here'), 404, /No route/);
 
       const runId = await newRun();

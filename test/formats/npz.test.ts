@@ -43,6 +43,7 @@ describe('npz round trips', () => {
         assert.equal(member.compressed, compress);
         assert.equal(member.bytes, encodeNpy(array).length);
         assertSameArray(npz.get(member.name), array, member.name);
+        assertSameArray(await npz.load(member.name), array, `${member.name} (load)`);
       }
       assert.equal(npz.has('depth'), true);
       assert.equal(npz.has('depth.npy'), false);
@@ -62,6 +63,31 @@ describe('npz round trips', () => {
     }
     await npz.close();
     assert.throws(() => npz.get('depth'), /views\.npz: member "depth\.npy": the archive is closed/);
+  });
+
+  it('loads a stored member into a buffer holding only its data, checked across parallel chunks', async () => {
+    const path = tempPath('big.npz');
+    // Over 4 MiB: read as several chunks whose CRCs are combined.
+    const big: NdArray = { dtype: '<f4', shape: [3_000_000], fortranOrder: false, data: Float32Array.from({ length: 3_000_000 }, (_, i) => i % 977) };
+    await writeNpz(path, { big, ids: ARRAYS.ids! });
+    const npz = await readNpz(path);
+    for (const [key, array] of [['big', big], ['ids', ARRAYS.ids!]] as const) {
+      const loaded = await npz.load(key);
+      assertSameArray(loaded, array, key);
+      const data = loaded.data as Float32Array | BigInt64Array;
+      assert.equal(data.byteOffset, 0, `${key} starts its buffer`);
+      assert.equal(data.buffer.byteLength, data.byteLength, `${key}'s buffer holds nothing else`);
+    }
+    await npz.close();
+    await assert.rejects(npz.load('big'), /big\.npz: member "big\.npy": the archive is closed/);
+
+    const bytes = readFileSync(path);
+    bytes[bytes.indexOf('\x93NUMPY', 0, 'latin1') + 6_000_000]! ^= 0x01;
+    writeFileSync(path, bytes);
+    const corrupt = await readNpz(path);
+    await assert.rejects(corrupt.load('big'), /big\.npz: member "big\.npy": CRC-32 mismatch/);
+    assertSameArray(await corrupt.load('ids'), ARRAYS.ids!, 'ids');
+    await corrupt.close();
   });
 
   it('writes nothing when an array cannot be encoded, keeping the old file', async () => {
@@ -105,6 +131,7 @@ describe('npz refuses what it cannot read safely', () => {
       /predictions\.npz: member "pose_enc_list\.npy": is a pickled object array \(dtype \|O\); refusing to unpickle it/,
     );
     assertSameArray(npz.get('depth'), ARRAYS.depth!, 'depth');
+    await assert.rejects(npz.load('pose_enc_list'), /refusing to unpickle it/);
     await npz.close();
   });
 
@@ -121,6 +148,7 @@ describe('npz refuses what it cannot read safely', () => {
     const npz = await readNpz(await rawNpz('predictions.npz', { 'depth.npy': huge }));
     assert.deepEqual(npz.members[0]!.shape, [1000, 1000]);
     assert.throws(() => npz.get('depth'), /^Error: predictions\.npz: member "depth\.npy": header declares 4000000 bytes but only 120 are present$/);
+    await assert.rejects(npz.load('depth'), /header declares 4000000 bytes but only 120 are present$/);
     await npz.close();
   });
 
@@ -145,6 +173,7 @@ describe('npz refuses what it cannot read safely', () => {
     writeFileSync(path, bytes);
     const npz = await readNpz(path);
     assert.throws(() => npz.get('depth'), /flipped\.npz: member "depth\.npy": CRC-32 mismatch/);
+    await assert.rejects(npz.load('depth'), /flipped\.npz: member "depth\.npy": CRC-32 mismatch/);
     await npz.close();
   });
 

@@ -28,7 +28,7 @@ export async function convertDa3Predictions(source: string, destination: string)
         });
       }
     }
-    const depthArray = npz.get('depth');
+    const depthArray = await npz.load('depth');
     const shape = depthArray.shape;
     if (!(shape.length === 3 || (shape.length === 4 && shape[3] === 1))) throw new EngineError(`DA3 depth has shape (${shape}), expected (N,H,W)`);
     const [frames, height, width] = shape as [number, number, number];
@@ -58,12 +58,12 @@ export async function convertDa3Predictions(source: string, destination: string)
       world_points_from_depth: f4([frames, height, width, 3], points),
     };
     if (npz.has('conf')) {
-      const conf = floats(npz.get('conf'), 'conf');
+      const conf = floats(await npz.load('conf'), 'conf');
       if (conf.length !== frames * pixels) throw new EngineError(`DA3 conf has ${conf.length} values, expected ${frames * pixels}`);
       arrays.depth_conf = f4([frames, height, width], conf);
       arrays.world_points_conf = f4([frames, height, width], conf);
     }
-    if (npz.has('image')) arrays.images = f4([frames, 3, height, width], channelsFirst(npz.get('image'), frames, height, width));
+    if (npz.has('image')) arrays.images = f4([frames, 3, height, width], channelsFirst(await npz.load('image'), frames, height, width));
     await writeNpz(destination, arrays);
     return { frames, height, width, keys: Object.keys(arrays) };
   } finally {

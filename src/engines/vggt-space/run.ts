@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, FileData } from '@gradio/client';
+import type { Client, FileData } from '@gradio/client';
 import { readNpz } from '../../formats/npz.ts';
 import { type EngineContext, EngineError } from '../engine.ts';
 import {
@@ -105,6 +105,8 @@ class StartingError extends EngineError {
 async function connectOnce(ctx: Context, options: VggtSpaceOptions): Promise<Client> {
   const { space, token } = options;
   let spaceStatus: { status: string; message: string; detail?: string } | undefined;
+  // The Gradio client loads when a run first needs the Space, not at the server's start-up.
+  const { Client } = await import('@gradio/client');
   const connecting = Client.connect(space, {
     ...(token && { token: token as `hf_${string}` }),
     events: ['data', 'status', 'log'],
@@ -171,6 +173,7 @@ function requireEndpoints(client: Client, space: string) {
 
 /** One request per image so that the run shows upload progress; names are kept (the Space copies by name). */
 async function uploadImages(client: Client, ctx: Context, options: VggtSpaceOptions): Promise<FileData[]> {
+  const { FileData } = await import('@gradio/client');
   const root = client.config!.root;
   const files: FileData[] = [];
   for (const [i, input] of ctx.inputs.entries()) {

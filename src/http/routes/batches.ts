@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { invalidRequest } from '../../domain/problems.ts';
+import { resourceId } from '../../contract/resource-id.ts';
 import type { HttpDeps } from '../deps.ts';
 import { stageBatch } from '../multipart-batch.ts';
 import { problems } from '../../contract/problem.ts';
@@ -76,7 +77,7 @@ export const batchRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { batche
       schema: {
         tags: ['batches'],
         summary: "A batch's progress: how many of its runs are queued, processing, completed, failed, canceled",
-        params: z.object({ batchId: z.string().max(100) }),
+        params: z.object({ batchId: resourceId('Batch id') }),
         response: { 200: batchStatus, ...problems(404) },
       },
     },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { adminKeyRequired, keyFromEnvironment, keyNotFound } from '../../domain/problems.ts';
+import { resourceId } from '../../contract/resource-id.ts';
 import type { HttpDeps } from '../deps.ts';
 import { problems } from '../../contract/problem.ts';
 import { createKeyBody, keyView } from '../../contract/keys.ts';
@@ -47,7 +48,7 @@ export const keysRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { keys })
       schema: {
         tags: ['keys'],
         summary: 'Revoke a key (admins: any; an ordinary key: itself)',
-        params: z.object({ keyId: z.string().max(100) }),
+        params: z.object({ keyId: resourceId('API key id') }),
         response: { 204: z.null(), ...problems(401, 404, 409) },
       },
     },

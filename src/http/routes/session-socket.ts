@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Problem } from '../../domain/problem.ts';
 import { internalError, sessionMessageInvalid, sessionMessageTooLarge } from '../../domain/problems.ts';
 import { type ClientMessage, parseClientMessage, type ServerMessage } from '../../contract/session-messages.ts';
+import { resourceId } from '../../contract/resource-id.ts';
 import type { HttpDeps } from '../deps.ts';
 
 const byteLength = (data: RawData) =>
@@ -20,7 +21,7 @@ const asText = (data: RawData) =>
 export const sessionSocketRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { sessions }) => {
   app.get(
     '/ws/reconstruct/:id',
-    { websocket: true, schema: { hide: true, params: z.object({ id: z.string().min(1).max(200) }) } },
+    { websocket: true, schema: { hide: true, params: z.object({ id: resourceId('Session id') }) } },
     (socket: WebSocket, request) => {
       const { id } = request.params as { id: string };
       const owner = request.owner;

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createSessionQuery, createSessionResult, sessionList, sessionView } from '../../contract/sessions.ts';
+import { resourceId } from '../../contract/resource-id.ts';
 import type { HttpDeps } from '../deps.ts';
 import { problems } from '../../contract/problem.ts';
 
-const sessionParams = z.object({ id: z.string().min(1).max(200).describe('Session id (a UUID)') });
+const sessionParams = z.object({ id: resourceId('Session id (a UUID)') });
 
 /**
  * The session API of the Depth-Anything-3 WebSocket clients: create, read, list, delete, and the

@@ -12,13 +12,16 @@ const API_PATH = /^\/(api|ws|metrics|openapi\.json)(\/|$)/;
 
 const NOT_BUILT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="refresh" content="5">
 <title>Recon — web app not built</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#1f2933}
 code{background:#eef2f6;padding:.1rem .35rem;border-radius:4px}</style></head>
 <body><h1>The web app has not been built</h1>
 <p>This server answers the API at <code>/api</code> (see <a href="/openapi.json">/openapi.json</a>), but the
 browser app in <code>web/dist</code> is missing.</p>
-<p>Build it with <code>npm run build:web</code> and reload this page; no restart is needed.</p></body></html>`;
+<p><code>recon serve</code> builds it when it is missing, and this page reloads itself every few seconds
+until it is there. If it never comes (the server's log says why), build it with
+<code>npm run build:web</code>; no restart is needed.</p></body></html>`;
 
 /**
  * The web app: files from `web/dist`, and index.html for every other non-API GET so client-side
@@ -29,7 +32,7 @@ export const webRoutes: FastifyPluginAsync<{ distDir?: string }> = async (app, o
   await app.register(fastifyStatic, { root, serve: false });
 
   const sendIndex = (reply: FastifyReply) => {
-    if (!existsSync(join(root, 'index.html'))) return reply.status(500).type('text/html; charset=utf-8').send(NOT_BUILT);
+    if (!existsSync(join(root, 'index.html'))) return reply.status(503).header('retry-after', '5').type('text/html; charset=utf-8').send(NOT_BUILT);
     return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
   };
 
