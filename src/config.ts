@@ -155,6 +155,8 @@ export const configSchema = z.object({
   BLUEPRINT_MAX_BYTES: int(1).default(2 * 1024 * 1024 * 1024),
   /** Photos larger than this many pixels are refused (decoding bombs). */
   BLUEPRINT_MAX_PIXELS: int(1).default(40_000_000),
+  /** What an hour of this worker process costs (any currency); each stage records seconds × this rate. */
+  RECON_WORKER_COST_PER_HOUR: z.coerce.number().min(0).max(1_000_000).default(0),
 });
 
 export interface Config {
@@ -207,6 +209,7 @@ export interface Config {
   };
   publicUrl: string | undefined;
   blueprints: { maxPerKey: number; maxObjects: number; maxDefects: number; maxRegions: number; maxGenerations: number; maxBytes: number; maxPixels: number };
+  workerCostPerHour: number;
 }
 
 export interface S3Config {
@@ -317,6 +320,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: c.BLUEPRINT_MAX_BYTES,
       maxPixels: c.BLUEPRINT_MAX_PIXELS,
     },
+    workerCostPerHour: c.RECON_WORKER_COST_PER_HOUR,
   };
 }
 

@@ -33,12 +33,15 @@ import { ApiKeysRepository } from './db/api-keys-repository.ts';
 import { BatchesRepository } from './db/batches-repository.ts';
 import { RunEventsRepository } from './db/run-events-repository.ts';
 import { RunsRepository } from './db/runs-repository.ts';
+import { RunStagesRepository } from './db/run-stages-repository.ts';
 import { SessionsRepository } from './db/sessions-repository.ts';
 import { WebhooksRepository } from './db/webhooks-repository.ts';
 import { createEngineRegistry } from './engines/index.ts';
 import type { EngineRegistry } from './engines/registry.ts';
 import { buildApp } from './http/app.ts';
 import { PostProcessor } from './postprocess/post-processor.ts';
+import { createPipelines } from './pipelines/index.ts';
+import { RunPlanner } from './pipelines/run-planner.ts';
 import { AnalyticsService } from './metrics/analytics-service.ts';
 import { ReconMetrics } from './metrics/metrics.ts';
 import { RunQueue } from './queue/run-queue.ts';
@@ -140,8 +143,10 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     options.engines?.(engines);
     await queue.prepare(engines.list().map((engine) => engine.id));
     const feed = new RunEventFeed({ events: runEvents, hub, runExists: async (id) => !!(await runsRepository.find(id)) });
-    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits, hub, feed });
-    const execution = new RunExecution({ runs: runsRepository, events: runEvents, blobs, service: runs });
+    const stages = new RunStagesRepository(store.db);
+    const planner = new RunPlanner({ engines, pipelines: createPipelines(config) });
+    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, stages, planner, limits: config.limits, hub, feed });
+    const execution = new RunExecution({ runs: runsRepository, stages, events: runEvents, blobs, service: runs });
     const sweep = new BlobSweep({ runs: runsRepository, blobs });
     const sweepWindow = () => ({ recentSince: new Date(Date.now() - 2 * config.blobSweep.intervalMs) });
     if (store.kind === 'pglite') {
@@ -217,6 +222,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
           maxAttempts: config.maxAttempts,
           retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
           maxRunSeconds: config.maxRunSeconds,
+          costPerHour: config.workerCostPerHour,
         },
       });
       if (store.kind === 'pglite') {

@@ -2,12 +2,15 @@ import type { Transaction } from 'kysely';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.ts';
 import type { RunEventsRepository } from '../db/run-events-repository.ts';
 import type { ImageRow, RunsRepository } from '../db/runs-repository.ts';
-import type { Database, RunRow, RunUpdate } from '../db/schema.ts';
-import type { EngineRegistry } from '../engines/registry.ts';
+import type { RunStagesRepository } from '../db/run-stages-repository.ts';
+import type { Database, NewRunRow, RunRow, RunStageRow, RunUpdate } from '../db/schema.ts';
 import type { RunQueue } from '../queue/run-queue.ts';
+import { ARTIFACT_FILES, thumbnailKey } from '../domain/artifacts.ts';
 import { newRunId, randomToken } from '../domain/ids.ts';
+import { isStageDone } from '../domain/run-stage.ts';
+import type { RunPlan, RunPlanner } from '../pipelines/run-planner.ts';
 import { compareNames, uniqueName } from './image-names.ts';
-import { emptyUpload, invalidSettings, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, tooFewImages, tooManyImages } from '../domain/problems.ts';
+import { emptyUpload, notAPipeline, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, sourceRunUnusable, stageOutputsMissing, stageSettingsChanged, tooFewImages, tooManyImages, unknownStage } from '../domain/problems.ts';
 import { imageKey } from '../domain/artifacts.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus } from '../domain/run-status.ts';
 import type { RunView } from '../contract/runs.ts';
@@ -15,6 +18,7 @@ import type { RunEventFeed } from './run-event-feed.ts';
 import type { RunEventHub } from './run-event-hub.ts';
 import { RunViewCache } from './run-view-cache.ts';
 import { toRunView } from './run-view.ts';
+import { mergeSettings, reusedArtifacts, sameSettings, stageRows } from './stage-reuse.ts';
 
 export interface RunLimits {
   maxImages: number;
@@ -50,6 +54,15 @@ export interface CreateRunInput {
   engine?: string | undefined;
   webhookUrl?: string | undefined;
   owner?: string | null;
+  /** Start a pipeline from this completed run's outputs instead of running its first stage. */
+  fromRun?: string | undefined;
+}
+
+export interface RerunInput {
+  settings?: Record<string, unknown> | undefined;
+  engine?: string | undefined;
+  /** Reuse the parent's outputs of the stages before this one. */
+  fromStage?: string | undefined;
 }
 
 export interface ListRunsInput {
@@ -68,7 +81,8 @@ export class RunsService {
   readonly #events: RunEventsRepository;
   readonly #blobs: BlobStore;
   readonly #queue: RunQueue;
-  readonly #engines: EngineRegistry;
+  readonly #stages: RunStagesRepository;
+  readonly #planner: RunPlanner;
   readonly #limits: RunLimits;
   readonly #feed: RunEventFeed;
   readonly #views = new RunViewCache();
@@ -78,7 +92,8 @@ export class RunsService {
     events: RunEventsRepository;
     blobs: BlobStore;
     queue: RunQueue;
-    engines: EngineRegistry;
+    stages: RunStagesRepository;
+    planner: RunPlanner;
     limits: RunLimits;
     hub: RunEventHub;
     feed: RunEventFeed;
@@ -88,7 +103,8 @@ export class RunsService {
     this.#events = deps.events;
     this.#blobs = deps.blobs;
     this.#queue = deps.queue;
-    this.#engines = deps.engines;
+    this.#stages = deps.stages;
+    this.#planner = deps.planner;
     this.#limits = deps.limits;
     this.#feed = deps.feed;
   }
@@ -97,42 +113,46 @@ export class RunsService {
     return this.#limits;
   }
 
+  /** The run's stages and validated settings, or a 400 that names what is wrong. */
   validateSettings(engineId: string | undefined, settings: Record<string, unknown> | undefined) {
-    const engine = this.#engines.get(engineId);
-    const parsed = engine.settings.safeParse(settings ?? {});
-    if (!parsed.success) {
-      throw invalidSettings(engine.id, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-    }
-    return { engine, settings: parsed.data as Record<string, unknown> };
+    const plan = this.#planner.plan(engineId, settings);
+    return { engine: { id: plan.id, limits: plan.limits }, settings: plan.settings, plan };
   }
 
   async create(input: CreateRunInput): Promise<RunView> {
-    const { engine, settings } = this.validateSettings(input.engine, input.settings);
+    const { plan } = this.validateSettings(input.engine, input.settings);
+    if (input.fromRun) return this.createFromRun(plan, input.fromRun, input);
     const id = newRunId();
     await this.#runs.transaction(async (trx) => {
-      await this.#runs.insert(
-        {
-          id,
-          owner: input.owner ?? null,
-          engine: engine.id,
-          status: 'queued',
-          stage: null,
-          message: null,
-          settings: JSON.stringify(settings),
-          webhook_url: input.webhookUrl ?? null,
-          parent_run_id: null,
-          error: null,
-          error_hint: null,
-          job_token: null,
-          artifacts: EMPTY_ARTIFACTS,
-          requested_at: new Date(),
-          updated_at: new Date(),
-        },
-        trx,
-      );
-      await this.#events.append(id, 'status', { status: 'queued', engine: engine.id }, trx);
+      await this.#runs.insert(newRunRow(id, plan, input, { status: 'queued', parentRunId: null }), trx);
+      await this.#stages.insert(stageRows(id, plan.stages), trx);
+      await this.#events.append(id, 'status', { status: 'queued', engine: plan.id }, trx);
     });
     return this.afterChange(id);
+  }
+
+  /**
+   * A pipeline run that starts from a completed run's outputs (its cameras and points) in place of
+   * the first stage: the images and those outputs are copied, and the run is queued at once.
+   */
+  private async createFromRun(plan: RunPlan, sourceId: string, input: CreateRunInput): Promise<RunView> {
+    if (!plan.pipeline || plan.stages.length < 2) throw notAPipeline(plan.id, 'fromRun');
+    const source = await this.findOwned(sourceId, input.owner);
+    if (source.status !== 'completed') throw sourceRunUnusable(sourceId, `it is ${source.status}; start from a completed run`);
+    const wanted = this.#planner.engine(plan.stages[1]!.engine).consumes ?? [];
+    if (!wanted.some((kind) => source.artifacts.available[kind])) {
+      throw sourceRunUnusable(sourceId, `it has none of ${wanted.map((k) => ARTIFACT_FILES[k]).join(', ')}, which stage "${plan.stages[1]!.name}" reads`);
+    }
+    // The source's first stage (a plain run's only one) stands for this pipeline's first stage.
+    const [first] = await this.#stages.forRun(sourceId);
+    if (!first) throw sourceRunUnusable(sourceId, 'it has no stages');
+    return this.startCopy(source, plan, input.owner ?? null, {
+      from: 1,
+      sourceStages: [{ ...first, reused_from: sourceId }],
+      engines: [first.engine],
+      webhookUrl: input.webhookUrl ?? null,
+      message: `started from ${sourceId}`,
+    });
   }
 
   async get(id: string, owner?: string | null): Promise<RunView> {
@@ -147,8 +167,9 @@ export class RunsService {
 
   async list(input: ListRunsInput): Promise<{ runs: RunView[]; total: number }> {
     const { rows, total } = await this.#runs.list(input);
-    const images = await this.#runs.imageNames(rows.map((r) => r.id));
-    const runs = await Promise.all(rows.map((row) => this.view(row, images.get(row.id) ?? [])));
+    const ids = rows.map((r) => r.id);
+    const [images, stages] = await Promise.all([this.#runs.imageNames(ids), this.#stages.forRuns(ids)]);
+    const runs = await Promise.all(rows.map((row) => this.view(row, images.get(row.id) ?? [], stages.get(row.id) ?? [])));
     return { runs, total };
   }
 
@@ -167,8 +188,7 @@ export class RunsService {
     const row = await this.findOwned(id, owner);
     this.assertAcceptsImages(row);
     const images = await this.#runs.images(id);
-    const engine = this.#engines.get(row.engine);
-    const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
+    const maxImages = Math.min(this.#limits.maxImages, this.#planner.limits(row.engine).maxImages);
     return {
       images: maxImages - images.length,
       bytes: this.#limits.maxRunBytes - images.reduce((sum, i) => sum + i.bytes, 0),
@@ -258,10 +278,10 @@ export class RunsService {
         throw runAlreadyFinished(id, row.status, true);
       }
       const images = await this.#runs.images(id, trx);
-      const engine = this.#engines.get(row.engine);
+      const { minImages } = this.#planner.limits(row.engine);
       if (!images.length) throw runHasNoImages(id, 'process');
-      if (images.length < engine.limits.minImages) {
-        throw tooFewImages(engine.id, engine.limits.minImages, `run ${id} has ${images.length}`);
+      if (images.length < minImages) {
+        throw tooFewImages(row.engine, minImages, `run ${id} has ${images.length}`);
       }
       await this.queueForWork(row, trx, { message: 'waiting for a worker' });
     });
@@ -273,6 +293,11 @@ export class RunsService {
       const row = await this.lockOwned(id, owner, trx);
       if (isTerminal(row.status)) throw runAlreadyFinished(id, row.status, false);
       await this.setStatus(row, { status: 'canceled', message: reason, job_token: null, finished_at: new Date() }, trx);
+      const stage = await this.#stages.current(id, trx);
+      if (stage) {
+        await this.#stages.closeAttempt(id, stage.position, trx);
+        await this.#stages.update(id, stage.position, { status: 'canceled', message: reason, finished_at: new Date() }, trx);
+      }
     });
     return this.afterChange(id);
   }
@@ -285,44 +310,68 @@ export class RunsService {
     await this.#blobs.deleteRun(id);
   }
 
-  /** A new run on the same images with changed settings, queued at once. */
-  async rerun(id: string, settings: Record<string, unknown> | undefined, owner?: string | null, engineId?: string): Promise<RunView> {
+  /**
+   * A new run on the same images with changed settings, queued at once. With `fromStage`, the
+   * parent's outputs of the earlier stages are reused and only that stage and the later ones run.
+   */
+  async rerun(id: string, input: RerunInput, owner?: string | null): Promise<RunView> {
     const parent = await this.findOwned(id, owner);
     await this.assertQueueRoom(owner ?? null);
-    const images = await this.#runs.images(id);
-    if (!images.length) throw runHasNoImages(id, 'rerun');
-    const sameEngine = !engineId || engineId === parent.engine;
-    const merged = sameEngine ? { ...parent.settings, ...settings } : settings;
-    const { engine, settings: validated } = this.validateSettings(engineId ?? parent.engine, merged);
+    const sameEngine = !input.engine || input.engine === parent.engine;
+    const pipeline = this.#planner.pipeline(parent.engine);
+    if (input.fromStage && (!pipeline || !sameEngine)) throw notAPipeline(input.engine ?? parent.engine, 'fromStage');
+    const merged = !sameEngine ? input.settings : pipeline ? mergeSettings(parent.settings, input.settings) : { ...parent.settings, ...input.settings };
+    const { plan } = this.validateSettings(input.engine ?? parent.engine, merged);
+    if (!input.fromStage) {
+      return this.startCopy(parent, plan, parent.owner, { from: 0, sourceStages: [], engines: [], webhookUrl: parent.webhook_url, message: `rerun of ${id}` });
+    }
+    const parentStages = await this.#stages.forRun(id);
+    const from = plan.stages.findIndex((stage) => stage.name === input.fromStage);
+    if (from < 0) throw unknownStage(id, input.fromStage, plan.stages.map((s) => s.name));
+    for (let position = 0; position < from; position++) {
+      const before = parentStages[position];
+      const planned = plan.stages[position]!;
+      if (!before || !isStageDone(before.status)) throw stageOutputsMissing(id, input.fromStage, planned.name);
+      if (before.status === 'completed' && (before.engine !== planned.engine || !sameSettings(before.settings, planned.settings))) {
+        throw stageSettingsChanged(planned.name, input.fromStage);
+      }
+    }
+    const engines = parentStages.slice(0, from).map((stage) => stage.engine);
+    return this.startCopy(parent, plan, parent.owner, { from, sourceStages: parentStages, engines, webhookUrl: parent.webhook_url, message: `rerun of ${id} from stage "${input.fromStage}"` });
+  }
+
+  /**
+   * A new queued run on `source`'s images; the stages before `from` reuse `sourceStages`, and the
+   * artifacts those stages' `engines` produce are copied with the images (and their thumbnails).
+   */
+  private async startCopy(
+    source: RunRow,
+    plan: RunPlan,
+    owner: string | null,
+    copy: { from: number; sourceStages: RunStageRow[]; engines: string[]; webhookUrl: string | null; message: string },
+  ): Promise<RunView> {
+    const images = await this.#runs.images(source.id);
+    if (!images.length) throw runHasNoImages(source.id, 'rerun');
     const childId = newRunId();
-    await Promise.all(images.map((image) => this.#blobs.copy(id, childId, imageKey(image.name))));
+    const produced = copy.engines.map((engine) => (this.#planner.knows(engine) ? this.#planner.engine(engine).produces : []));
+    const artifacts = copy.from > 0 ? reusedArtifacts(Object.keys(source.artifacts.available), [...produced, ['preview']]) : [];
+    const keys = [
+      ...images.map((image) => imageKey(image.name)),
+      ...(copy.from > 0 ? (await this.#blobs.list(source.id, 'thumbs')).filter((key) => images.some((i) => key === thumbnailKey(i.name))) : []),
+      ...artifacts.map((kind) => ARTIFACT_FILES[kind]),
+    ];
+    await Promise.all(keys.map((key) => this.#blobs.copy(source.id, childId, key)));
     try {
       await this.#runs.transaction(async (trx) => {
-        await this.#runs.insert(
-          {
-            id: childId,
-            owner: parent.owner,
-            engine: engine.id,
-            status: 'uploading',
-            stage: null,
-            message: null,
-            settings: JSON.stringify(validated),
-            webhook_url: parent.webhook_url,
-            parent_run_id: id,
-            error: null,
-            error_hint: null,
-            job_token: null,
-            artifacts: EMPTY_ARTIFACTS,
-            requested_at: new Date(),
-            updated_at: new Date(),
-          },
-          trx,
-        );
+        const available = Object.fromEntries(artifacts.map((kind) => [kind, source.artifacts.available[kind]!]));
+        const row = newRunRow(childId, plan, { owner, webhookUrl: copy.webhookUrl ?? undefined }, { status: 'uploading', parentRunId: source.id });
+        await this.#runs.insert({ ...row, artifacts: JSON.stringify({ available, unavailable: {}, ...(artifacts.includes('glb') && source.artifacts.glbMetadata && { glbMetadata: source.artifacts.glbMetadata }) }) }, trx);
+        await this.#stages.insert(stageRows(childId, plan.stages, copy.from, { runId: source.id, stages: copy.sourceStages }), trx);
         await this.#runs.addImages(childId, images, trx);
-        await this.#events.append(childId, 'status', { status: 'uploading', parentRunId: id }, trx);
+        await this.#events.append(childId, 'status', { status: 'uploading', parentRunId: source.id }, trx);
         const child = await this.#runs.findForUpdate(childId, trx);
         if (!child) throw new Error('rerun: new run vanished');
-        await this.queueForWork(child, trx, { message: `rerun of ${id}` });
+        await this.queueForWork(child, trx, { message: copy.message });
       });
     } catch (error) {
       await this.#blobs.deleteRun(childId);
@@ -331,21 +380,30 @@ export class RunsService {
     return this.afterChange(childId);
   }
 
-  /** Puts a run in the engine's queue under a fresh job token (stale jobs then do nothing). */
+  /**
+   * Puts the run's next stage in its engine's queue under a fresh job token (stale jobs then do
+   * nothing). The run's progress counts the stages already done.
+   */
   async queueForWork(row: RunRow, trx: Transaction<Database>, options: { message: string; delayMs?: number }) {
+    const stages = await this.#stages.forRun(row.id, trx);
+    const stage = stages.find((s) => !isStageDone(s.status));
+    if (!stage) throw new Error(`run ${row.id} has no stage left to run`);
     const token = randomToken(12);
+    const progress = stages.filter((s) => isStageDone(s.status)).length / stages.length;
     await this.setStatus(
       row,
-      { status: 'processing', stage: 'waiting', progress: 0, message: options.message, queued_at: new Date(), job_token: token },
+      { status: 'processing', stage: 'waiting', progress, message: options.message, queued_at: new Date(), job_token: token },
       trx,
     );
-    await this.#queue.enqueue(row.engine, { runId: row.id, token }, { trx, ...(options.delayMs && { delayMs: options.delayMs }) });
+    await this.#stages.update(row.id, stage.position, { status: 'waiting', progress: 0, message: options.message }, trx);
+    await this.#events.append(row.id, 'stage', { pipelineStage: stage.name, position: stage.position, engine: stage.engine, status: 'waiting' }, trx);
+    await this.#queue.enqueue(stage.engine, { runId: row.id, token }, { trx, ...(options.delayMs && { delayMs: options.delayMs }) });
   }
 
   /** Updates the row and records the change as a status event, in the caller's transaction. */
-  async setStatus(row: RunRow, changes: RunUpdate & { status: RunStatus }, trx: Transaction<Database>) {
+  async setStatus(row: RunRow, changes: RunUpdate & { status: RunStatus }, trx: Transaction<Database>, extra?: Record<string, unknown>) {
     await this.#runs.update(row.id, changes, trx);
-    const event: Record<string, unknown> = { status: changes.status };
+    const event: Record<string, unknown> = { status: changes.status, ...extra };
     for (const key of ['stage', 'progress', 'message', 'error', 'error_hint'] as const) {
       if (changes[key] !== undefined) event[key === 'error_hint' ? 'errorHint' : key] = changes[key];
     }
@@ -363,10 +421,11 @@ export class RunsService {
     return view;
   }
 
-  async view(row: RunRow, images?: string[]): Promise<RunView> {
+  async view(row: RunRow, images?: string[], stages?: RunStageRow[]): Promise<RunView> {
     const names = images ?? (await this.#runs.images(row.id)).map((i) => i.name).sort(compareNames);
+    const rows = stages ?? (await this.#stages.forRun(row.id));
     const waiting = row.status === 'processing' && row.stage === 'waiting';
-    return toRunView(row, names, waiting ? await this.#runs.queuePosition(row) : null);
+    return toRunView(row, names, waiting ? await this.#runs.queuePosition(row) : null, rows);
   }
 
   async findOwned(id: string, owner?: string | null): Promise<RunRow> {
@@ -392,8 +451,7 @@ export class RunsService {
   }
 
   private assertImageLimits(row: RunRow, existing: { bytes: number }[], adding: { bytes: number }[]) {
-    const engine = this.#engines.get(row.engine);
-    const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
+    const maxImages = Math.min(this.#limits.maxImages, this.#planner.limits(row.engine).maxImages);
     if (existing.length + adding.length > maxImages) {
       throw tooManyImages(`the run has ${existing.length} and this upload adds ${adding.length}, over the limit of ${maxImages} per run`, maxImages);
     }
@@ -418,3 +476,28 @@ export class RunsService {
   }
 }
 
+
+function newRunRow(
+  id: string,
+  plan: RunPlan,
+  input: { owner?: string | null | undefined; webhookUrl?: string | undefined },
+  state: { status: 'queued' | 'uploading'; parentRunId: string | null },
+): NewRunRow {
+  return {
+    id,
+    owner: input.owner ?? null,
+    engine: plan.id,
+    status: state.status,
+    stage: null,
+    message: null,
+    settings: JSON.stringify(plan.settings),
+    webhook_url: input.webhookUrl ?? null,
+    parent_run_id: state.parentRunId,
+    error: null,
+    error_hint: null,
+    job_token: null,
+    artifacts: EMPTY_ARTIFACTS,
+    requested_at: new Date(),
+    updated_at: new Date(),
+  };
+}

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import { colmapEngine } from './colmap/index.ts';
 import { EngineRegistry } from './registry.ts';
 import { testEngine } from './test-engine/index.ts';
+import { testStageEngine } from './test-engine/stage.ts';
 import { createVggtSpaceEngine } from './vggt-space/index.ts';
 import { createVggtLocalEngine } from './vggt-local/index.ts';
 import { createDa3Engine } from './da3/index.ts';
@@ -22,5 +23,6 @@ export function createEngineRegistry(config: Config): EngineRegistry {
   );
   registry.register(createDa3Engine(config.da3));
   if (config.testEngines) registry.register(testEngine);
+  if (config.testEngines) registry.register(testStageEngine);
   return registry;
 }
