@@ -144,7 +144,8 @@ export async function startRecon(config: Config, options: StartOptions): Promise
     await queue.prepare(engines.list().map((engine) => engine.id));
     const feed = new RunEventFeed({ events: runEvents, hub, runExists: async (id) => !!(await runsRepository.find(id)) });
     const stages = new RunStagesRepository(store.db);
-    const planner = new RunPlanner({ engines, pipelines: createPipelines(config) });
+    const pipelines = createPipelines(config, engines);
+    const planner = new RunPlanner({ engines, pipelines });
     const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, stages, planner, limits: config.limits, hub, feed });
     const execution = new RunExecution({ runs: runsRepository, stages, events: runEvents, blobs, service: runs });
     const sweep = new BlobSweep({ runs: runsRepository, blobs });
@@ -274,7 +275,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         workers,
         files: new RunFilesService({ runs, blobs, redirectDownloads: config.s3?.downloads === 'redirect' }),
         predictions,
-        engines: new EngineCatalog(engines),
+        engines: new EngineCatalog(engines, pipelines),
         limits: new LimitsReport(config),
         storeKind: store.kind,
         sessions,

@@ -71,6 +71,26 @@ for (const mode of STORE_MODES) {
       }
     });
 
+    test('GET /api/engines lists the pipeline and its stages; analytics add up time and cost per stage and engine', async () => {
+      const { body } = await server.json('/api/engines');
+      const pipeline = body.engines.find((e: { id: string }) => e.id === 'test-pipeline');
+      assert.deepEqual(pipeline.stages, [
+        { name: 'make', engine: 'test' },
+        { name: 'use', engine: 'test-stage' },
+        { name: 'finish', engine: 'test-stage' },
+      ]);
+      assert.equal(pipeline.available, true);
+      assert.deepEqual(body.engines.find((e: { id: string }) => e.id === 'test-stage').consumes, ['predictions']);
+
+      const { body: summary } = await server.json('/api/analytics/summary');
+      const use = summary.usage.byStage.find((s: { stage: string }) => s.stage === 'use');
+      const stageEngine = summary.usage.byEngine.find((s: { engine: string }) => s.engine === 'test-stage');
+      assert.ok(use.stages >= 1 && use.seconds > 0 && Math.abs(use.cost - use.seconds) < 1e-6, JSON.stringify(use));
+      assert.ok(stageEngine.stages >= use.stages, 'the engine ran "use" and "finish"');
+      const byStage = summary.usage.byStage.reduce((s: number, x: { seconds: number }) => s + x.seconds, 0);
+      assert.ok(Math.abs(summary.usage.seconds - byStage) < 1e-6, 'the total is the sum of the stages');
+    });
+
     test('a failed stage fails the run, named; a rerun from that stage reuses the earlier outputs', async () => {
       const runId = await start({ engine: 'test-pipeline', settings: { ...FAST, finish: { stepMs: 1, steps: 2, failWith: 'permanent' } } });
       const failed = await waitForStatus(server, runId, ['completed', 'failed']);
