@@ -6,6 +6,10 @@ import { testStageEngine } from './test-engine/stage.ts';
 import { createVggtSpaceEngine } from './vggt-space/index.ts';
 import { createVggtLocalEngine } from './vggt-local/index.ts';
 import { createDa3Engine } from './da3/index.ts';
+import { splatCompressEngine } from './splat-compress/index.ts';
+import { splatEvaluateEngine } from './splat-evaluate/index.ts';
+import { createSplatSceneEngine } from './splat-scene/index.ts';
+import { splatTrainEngine } from './splat-train/index.ts';
 
 /** The engines this process offers, from configuration. COLMAP is the default: it needs no GPU. */
 export function createEngineRegistry(config: Config): EngineRegistry {
@@ -22,6 +26,11 @@ export function createEngineRegistry(config: Config): EngineRegistry {
     { default: local.weights !== undefined && !configured },
   );
   registry.register(createDa3Engine(config.da3));
+  // The splat pipeline's stages (src/pipelines/splat-pipeline.ts).
+  registry.register(createSplatSceneEngine());
+  registry.register(splatTrainEngine);
+  registry.register(splatCompressEngine);
+  registry.register(splatEvaluateEngine);
   if (config.testEngines) registry.register(testEngine);
   if (config.testEngines) registry.register(testStageEngine);
   return registry;
