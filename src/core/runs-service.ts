@@ -5,10 +5,11 @@ import type { ImageRow, RunsRepository } from '../db/runs-repository.ts';
 import type { RunStagesRepository } from '../db/run-stages-repository.ts';
 import type { Database, NewRunRow, RunRow, RunStageRow, RunUpdate } from '../db/schema.ts';
 import type { RunQueue } from '../queue/run-queue.ts';
-import { ARTIFACT_FILES, thumbnailKey } from '../domain/artifacts.ts';
+import { ARTIFACT_FILES } from '../domain/artifacts.ts';
 import { newRunId, randomToken } from '../domain/ids.ts';
 import { isStageDone } from '../domain/run-stage.ts';
 import type { RunPlan, RunPlanner } from '../pipelines/run-planner.ts';
+import { isVideoType } from '../formats/video-type.ts';
 import { compareNames, uniqueName } from './image-names.ts';
 import { emptyUpload, notAPipeline, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, sourceRunUnusable, stageOutputsMissing, stageSettingsChanged, tooFewImages, tooManyImages, unknownStage } from '../domain/problems.ts';
 import { imageKey } from '../domain/artifacts.ts';
@@ -280,7 +281,8 @@ export class RunsService {
       const images = await this.#runs.images(id, trx);
       const { minImages } = this.#planner.limits(row.engine);
       if (!images.length) throw runHasNoImages(id, 'process');
-      if (images.length < minImages) {
+      // A video counts for as many frames as it will give.
+      if (images.length < minImages && !images.some((image) => isVideoType(image.contentType))) {
         throw tooFewImages(row.engine, minImages, `run ${id} has ${images.length}`);
       }
       await this.queueForWork(row, trx, { message: 'waiting for a worker' });
@@ -357,7 +359,9 @@ export class RunsService {
     const artifacts = copy.from > 0 ? reusedArtifacts(Object.keys(source.artifacts.available), [...produced, ['preview']]) : [];
     const keys = [
       ...images.map((image) => imageKey(image.name)),
-      ...(copy.from > 0 ? (await this.#blobs.list(source.id, 'thumbs')).filter((key) => images.some((i) => key === thumbnailKey(i.name))) : []),
+      // Reused stages worked on these thumbnails and video frames: the new run keeps them.
+      ...(copy.from > 0 ? await this.#blobs.list(source.id, 'thumbs') : []),
+      ...(copy.from > 0 ? await this.#blobs.list(source.id, 'frames') : []),
       ...artifacts.map((kind) => ARTIFACT_FILES[kind]),
     ];
     await Promise.all(keys.map((key) => this.#blobs.copy(source.id, childId, key)));

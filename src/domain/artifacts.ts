@@ -77,6 +77,9 @@ export interface Artifacts {
 /** Where a run's input image is stored, under the run's folder. */
 export const imageKey = (imageName: string) => `images/${imageName}`;
 
+/** Where a frame taken from an uploaded video is stored (frames are named after their video). */
+export const frameKey = (frameName: string) => `frames/${frameName}`;
+
 /** Where the thumbnail of a run's input image is stored (made while the run works). */
 export const thumbnailKey = (imageName: string) => `thumbs/${imageName}.jpg`;
 

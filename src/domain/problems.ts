@@ -165,8 +165,13 @@ const RUN_TOO_LARGE = type('RUN_TOO_LARGE', 413, 'Content Too Large');
 export const runTooLarge = (detail: string, max?: number) => new Problem(RUN_TOO_LARGE, detail, limit('maxRunBytes', max));
 
 const NOT_AN_IMAGE = type('NOT_AN_IMAGE', 415, 'Unsupported Media Type');
-export const notAnImage = (name: string) =>
-  new Problem(NOT_AN_IMAGE, `"${name}" is not a JPEG, PNG, WebP or HEIC image (checked by its content, not its name)`, { file: name });
+/** `videos`: the upload also takes MP4, MOV and WebM videos (run uploads do; sessions take images only). */
+export const notAnImage = (name: string, options: { videos?: boolean } = {}) =>
+  new Problem(
+    NOT_AN_IMAGE,
+    `"${name}" is not a JPEG, PNG, WebP or HEIC image${options.videos ? ', nor an MP4, MOV or WebM video' : ''} (checked by its content, not its name)`,
+    { file: name },
+  );
 
 const ARTIFACT_NOT_FOUND = type('ARTIFACT_NOT_FOUND', 404, 'Not Found');
 export const artifactNotFound = (runId: string, kind: string, reason?: string) =>

@@ -12,6 +12,7 @@ import { type Engine, type EngineContext, EngineError } from '../engines/engine.
 import type { EngineRegistry } from '../engines/registry.ts';
 import type { RunJob, RunQueue } from '../queue/run-queue.ts';
 import { RunCanceled, RunTimeLimit, WorkerShutdown } from './abort-reasons.ts';
+import { RunInputs } from './run-inputs.ts';
 import { retryDelayMs } from './retry-policy.ts';
 
 export interface WorkerOptions {
@@ -46,6 +47,7 @@ export class RunWorker {
   /** By run id and attempt: a run taken again by this same process is a second, separate hold. */
   readonly #active = new Map<string, ActiveRun>();
   readonly #taking: string[] = [];
+  readonly #inputs: RunInputs;
   #stopping = false;
 
   constructor(deps: {
@@ -75,6 +77,7 @@ export class RunWorker {
     this.#postProcessor = deps.postProcessor;
     this.#name = deps.name;
     this.#onActiveChange = deps.onActiveChange ?? (() => {});
+    this.#inputs = new RunInputs({ runs: deps.runs, blobs: deps.blobs });
   }
 
   /** The engines this worker takes runs for (known once started). */
@@ -226,9 +229,8 @@ export class RunWorker {
     workDir: string,
     reporter: ReturnType<RunExecution['reporter']>,
   ): Promise<EngineContext<unknown>> {
-    const images = await this.#runs.images(row.id);
-    const inputsDir = join(workDir, 'inputs');
-    const inputs = await Promise.all(images.map((i) => this.#blobs.localPath(row.id, `images/${i.name}`, inputsDir)));
+    const report = { progress: (step: string, fraction: number, message: string) => reporter.progress(step, fraction, message), log: (line: string) => reporter.log(line) };
+    const inputs = await this.#inputs.local(row.id, stage.settings, workDir, report, signal);
     return {
       runId: row.id,
       attempt: row.attempt,
