@@ -110,6 +110,10 @@ function describe(event: RunStreamEvent): string[] {
       return [`${time(event.at)}  ↻ retry (attempt ${event.nextAttempt} in ${formatDuration(event.delayMs)}): ${event.error}`];
     case 'progress':
       return [];
+    case 'stage': {
+      const detail = [event.worker && `worker ${event.worker}`, event.seconds !== undefined && formatDuration(event.seconds * 1000), event.error].filter(Boolean).join(', ');
+      return [`${time(event.at)}  ▸ stage ${event.pipelineStage} (${event.engine}) ${event.status}${detail ? ` — ${detail}` : ''}`];
+    }
   }
 }
 
