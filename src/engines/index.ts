@@ -6,6 +6,8 @@ import { testStageEngine } from './test-engine/stage.ts';
 import { createVggtSpaceEngine } from './vggt-space/index.ts';
 import { createVggtLocalEngine } from './vggt-local/index.ts';
 import { createDa3Engine } from './da3/index.ts';
+import { createOpenSplatEngine } from './opensplat/index.ts';
+import { createSplatfactoEngine } from './splatfacto/index.ts';
 import { splatCompressEngine } from './splat-compress/index.ts';
 import { splatEvaluateEngine } from './splat-evaluate/index.ts';
 import { createSplatSceneEngine } from './splat-scene/index.ts';
@@ -31,6 +33,9 @@ export function createEngineRegistry(config: Config): EngineRegistry {
   registry.register(splatTrainEngine);
   registry.register(splatCompressEngine);
   registry.register(splatEvaluateEngine);
+  // GPU trainers for the splat pipeline's train stage: listed always, usable where installed.
+  registry.register(createOpenSplatEngine());
+  registry.register(createSplatfactoEngine());
   if (config.testEngines) registry.register(testEngine);
   if (config.testEngines) registry.register(testStageEngine);
   return registry;
