@@ -144,12 +144,13 @@ export function splatSection(run: Run, onViewer: (viewer: SplatViewer | undefine
         { class: 'viewer-side' },
         formatSwitch,
         h('button', { type: 'button', class: 'button-quiet', onclick: () => viewer?.resetView(cameras[0]) }, 'Reset view'),
-        h('h3', null, 'Quality'),
-        metricsTable,
         h('h3', null, 'Cameras'),
         h('p', { class: 'muted small' }, 'Choose one to see the splats from where its photo was taken.'),
         cameraList,
       ),
     ),
+    h('h3', null, 'Quality'),
+    h('p', { class: 'muted small' }, 'PSNR (dB) and SSIM against the photos: on held-out photos, never trained on, and on training photos.'),
+    metricsTable,
   );
 }

@@ -165,7 +165,9 @@ export const runPage: Page = (root, params) => {
 
   function renderStages() {
     if (!run) return;
+    // A run of several stages shows them instead of its engines' step timeline.
     stagesView.element.hidden = run.stages.length < 2;
+    timeline.hidden = run.stages.length > 1;
     stagesView.render(run.stages);
   }
 
