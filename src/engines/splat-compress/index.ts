@@ -1,12 +1,8 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { OutputFormat } from '@playcanvas/splat-transform';
-import type { ArtifactKind } from '../../domain/artifacts.ts';
 import { type Engine, type EngineContext, EngineError } from '../engine.ts';
-import { readSplatTable, shBandsOf, withShBands, writeSplatTable } from '../splat-tables.ts';
-import { cleanRows } from './clean.ts';
+import { compressSplats } from './compress.ts';
 import { type SplatCompressSettings, splatCompressSettings } from './settings.ts';
 
+export { compressSplats } from './compress.ts';
 export { splatCompressSettings } from './settings.ts';
 
 /**
@@ -32,36 +28,21 @@ async function compress(ctx: EngineContext<SplatCompressSettings>): Promise<void
   const ply = ctx.artifacts['splat-ply'];
   if (!ply) throw new EngineError('No trained splats (splat.ply) from an earlier stage', { hint: 'The train stage must run before compression' });
   const s = ctx.settings;
-  ctx.progress('cleaning', 0, 'Reading the trained splats');
-  const table = await readSplatTable(ply, 'ply');
-  const { rows, report } = cleanRows(table, s);
+  ctx.progress('cleaning', 0, 'Reading and cleaning the trained splats');
+  const result = await compressSplats(ply, ctx.workDir, s, { signal: ctx.signal, onWrite: (file, index, total) => ctx.progress('writing', index / total, `Writing ${file}`) });
+  const { clean } = result;
   ctx.log(
-    `cleaning kept ${report.kept} of ${table.numRows} splats: removed ${report.nonFinite} non-finite, ${report.huge} huge (> ${s.hugeScale} × radius ${report.radius.toPrecision(3)}), ${report.floaters} floaters, ${report.transparent} transparent`,
+    `cleaning kept ${clean.kept} of ${result.splats} splats: removed ${clean.nonFinite} non-finite, ${clean.huge} huge (> ${s.hugeScale} × radius ${clean.radius.toPrecision(3)}), ${clean.floaters} floaters, ${clean.transparent} transparent`,
   );
-  if (!report.kept) throw new EngineError('Cleaning removed every splat', { hint: 'Raise hugeScale or floaterDistance, or lower minOpacity' });
-  const cleaned = table.clone({ rows });
-  const bands = shBandsOf(cleaned);
-  const sogBands = s.sogShBands === 'auto' ? (cleaned.numRows <= s.sogShMaxSplats ? bands : 0) : Math.min(s.sogShBands, bands);
-  if (sogBands < bands) ctx.log(`SOG keeps SH bands up to ${sogBands} of ${bands}: its SH clustering is too slow on a CPU for ${cleaned.numRows} splats (sogShBands, sogShMaxSplats)`);
-  const stripped = sogBands < bands ? await withShBands(cleaned, sogBands) : cleaned;
-  const baseOnly = bands > 0 ? await withShBands(cleaned, 0) : cleaned;
-
-  const outputs: [ArtifactKind, string, OutputFormat, typeof cleaned][] = [
-    ['spz', 'splat.spz', 'spz', cleaned],
-    ['splat-compressed-ply', 'splat.compressed.ply', 'compressed-ply', cleaned],
-    ['sog', 'scene.sog', 'sog-bundle', stripped],
-    ...(s.viewer ? [['splat-viewer', 'splat-viewer.html', 'html-bundle', baseOnly] as [ArtifactKind, string, OutputFormat, typeof cleaned]] : []),
-  ];
-  const bytes: Record<string, number> = { ply: (await stat(ply)).size };
-  for (const [index, [kind, file, format, input]] of outputs.entries()) {
-    ctx.signal.throwIfAborted();
-    ctx.progress('writing', index / outputs.length, `Writing ${file}`);
-    const started = performance.now();
-    const path = join(ctx.workDir, file);
-    bytes[kind] = await writeSplatTable(input, format, path, { iterations: s.sogIterations });
-    ctx.log(`${file}: ${bytes[kind]} bytes (${((bytes.ply! / bytes[kind]!) || 0).toFixed(1)}× smaller than the PLY) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    await ctx.putArtifact(kind, path);
+  if (result.sogShBands < result.shBands) {
+    ctx.log(`SOG keeps SH bands up to ${result.sogShBands} of ${result.shBands}: its SH clustering is too slow on a CPU for ${clean.kept} splats (sogShBands, sogShMaxSplats)`);
+  }
+  const bytes: Record<string, number> = { ply: result.plyBytes };
+  for (const output of result.outputs) {
+    ctx.log(`${output.path.slice(output.path.lastIndexOf('/') + 1)}: ${output.bytes} bytes (${(result.plyBytes / output.bytes).toFixed(1)}× smaller than the PLY) in ${output.seconds.toFixed(1)} s`);
+    await ctx.putArtifact(output.kind, output.path);
+    bytes[output.kind] = output.bytes;
   }
   ctx.progress('writing', 1, 'Stored the compressed splats');
-  await ctx.summarize({ splats: table.numRows, kept: report.kept, removed: { nonFinite: report.nonFinite, huge: report.huge, floaters: report.floaters, transparent: report.transparent }, shBands: bands, sogShBands: sogBands, bytes });
+  await ctx.summarize({ splats: result.splats, kept: clean.kept, removed: { nonFinite: clean.nonFinite, huge: clean.huge, floaters: clean.floaters, transparent: clean.transparent }, shBands: result.shBands, sogShBands: result.sogShBands, bytes });
 }
