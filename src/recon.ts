@@ -141,6 +141,10 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await Promise.all(engines.list().map((engine) => engine.close?.()));
     });
     options.engines?.(engines);
+    const unknownWorkerEngines = (config.workerEngines ?? []).filter((id) => !engines.has(id));
+    if (unknownWorkerEngines.length) {
+      throw new ConfigError(`RECON_WORKER_ENGINES names ${unknownWorkerEngines.join(', ')}, which this process does not offer; it offers ${engines.list().map((e) => e.id).join(', ')}`);
+    }
     await queue.prepare(engines.list().map((engine) => engine.id));
     const feed = new RunEventFeed({ events: runEvents, hub, runExists: async (id) => !!(await runsRepository.find(id)) });
     const stages = new RunStagesRepository(store.db);
@@ -224,6 +228,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
           retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
           maxRunSeconds: config.maxRunSeconds,
           costPerHour: config.workerCostPerHour,
+          ...(config.workerEngines && { engines: config.workerEngines }),
         },
       });
       if (store.kind === 'pglite') {

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   maxRunSeconds: number;
   /** What an hour of this process costs: each stage it runs is charged its seconds at this rate. */
   costPerHour: number;
+  /** Take jobs only for these engines (a split deployment: COLMAP here, training on the GPU box); unset = all. */
+  engines?: string[];
 }
 
 interface ActiveRun {
@@ -97,6 +99,7 @@ export class RunWorker {
    */
   async start(options: { onlyAvailable?: boolean } = {}): Promise<void> {
     for (const engine of this.#engines.list()) {
+      if (this.#options.engines && !this.#options.engines.includes(engine.id)) continue;
       if (options.onlyAvailable) {
         const check = await engine.check().catch((error: Error) => ({ ok: false, reason: error.message }));
         if (!check.ok) {

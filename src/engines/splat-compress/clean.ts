@@ -16,11 +16,12 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /**
  * Which splats a viewer should not get: non-finite values, splats too large for the scene (long
- * streaks that training leaves behind), far-away floaters, and ones too transparent to see.
+ * streaks that training leaves behind), faint floaters far outside the scene, and ones too
+ * transparent to see. Far but opaque splats stay: they draw the distant background.
  * Thresholds are relative to a robust scene radius (the distance from the median position that
  * 90% of the splats lie within), so they work whatever the scene's units.
  */
-export function cleanRows(table: DataTable, settings: Pick<SplatCompressSettings, 'hugeScale' | 'floaterDistance' | 'minOpacity'>): { rows: Uint32Array; report: CleanReport } {
+export function cleanRows(table: DataTable, settings: Pick<SplatCompressSettings, 'hugeScale' | 'floaterDistance' | 'floaterOpacity' | 'minOpacity'>): { rows: Uint32Array; report: CleanReport } {
   const column = (name: string) => {
     const found = table.getColumnByName(name);
     if (!found) throw new Error(`the splats have no "${name}" column`);
@@ -47,7 +48,8 @@ export function cleanRows(table: DataTable, settings: Pick<SplatCompressSettings
   for (const i of finiteIndex) {
     const largest = Math.exp(Math.max(scales[0]![i]!, scales[1]![i]!, scales[2]![i]!));
     if (largest > settings.hugeScale * report.radius) report.huge++;
-    else if (distance(i) > settings.floaterDistance * report.radius) report.floaters++;
+    // Far and faint: a distant background is drawn by far splats too, but those are opaque.
+    else if (distance(i) > settings.floaterDistance * report.radius && sigmoid(opacity[i]!) < settings.floaterOpacity) report.floaters++;
     else if (sigmoid(opacity[i]!) < settings.minOpacity) report.transparent++;
     else kept.push(i);
   }

@@ -12,13 +12,14 @@ export const splatCompressSettings = z.object({
   hugeScale: z
     .number()
     .positive()
-    .default(2)
+    .default(4)
     .describe('Cleaning: splats whose largest axis is longer than this many times the scene radius are removed'),
   floaterDistance: z
     .number()
     .positive()
     .default(4)
-    .describe('Cleaning: splats farther from the scene centre than this many times the radius holding 90% of them are removed'),
+    .describe('Cleaning: faint splats (see floaterOpacity) farther from the scene centre than this many times the radius holding 90% of them are removed'),
+  floaterOpacity: z.number().min(0).max(1).default(0.1).describe('Cleaning: far splats less opaque than this are floaters'),
   minOpacity: z.number().min(0).max(1).default(1 / 255).describe('Cleaning: splats less opaque than this are removed'),
   viewer: z.boolean().default(true).describe('Also write a standalone HTML viewer page (SuperSplat viewer, SH stripped)'),
 });
