@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InputFormat } from '@playcanvas/splat-transform';
 import { compressSplats, splatCompressSettings } from '../../src/engines/splat-compress/index.ts';
@@ -28,6 +29,7 @@ export interface CompressedForm {
  * with splat-transform as a viewer would: what the bench scores beside the PLY.
  */
 export async function compressedForms(ply: string, workDir: string): Promise<{ forms: CompressedForm[]; notes: string[] }> {
+  await mkdir(workDir, { recursive: true });
   const result = await compressSplats(ply, workDir, splatCompressSettings.parse({ viewer: false }));
   const forms: CompressedForm[] = [];
   for (const output of result.outputs) {
