@@ -71,6 +71,17 @@ for (const mode of STORE_MODES) {
       }
     });
 
+    test('a stale job (an old token, e.g. a stage re-queued meanwhile) changes nothing', async () => {
+      const runId = await start({ engine: 'test-pipeline', settings: FAST });
+      const done = await waitForStatus(server, runId, ['completed', 'failed']);
+      const before = (await events(runId)).length;
+      await server.recon.worker!.handle({ runId, token: 'not-the-current-token' });
+      const after = await server.json(`/api/runs/${runId}`);
+      assert.deepEqual(after.body.stages, done.stages);
+      assert.equal(after.body.status, 'completed');
+      assert.equal((await events(runId)).length, before, 'not even an event');
+    });
+
     test('GET /api/engines lists the pipeline and its stages; analytics add up time and cost per stage and engine', async () => {
       const { body } = await server.json('/api/engines');
       const pipeline = body.engines.find((e: { id: string }) => e.id === 'test-pipeline');
