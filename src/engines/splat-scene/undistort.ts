@@ -1,7 +1,8 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { unzipToFolder } from '../../formats/unzip-folder.ts';
 import { notInstalledError, stepFailedError } from '../colmap/errors.ts';
+import { commonFolder } from '../colmap/layout.ts';
 import { runProcess } from '../colmap/spawn.ts';
 import { type EngineContext, EngineError } from '../engine.ts';
 import { SCENE_IMAGES, SCENE_MODEL, type SplatSceneSettings } from './settings.ts';
@@ -35,10 +36,10 @@ export async function undistortColmapModel(ctx: EngineContext<SplatSceneSettings
   const modelRoot = join(ctx.workDir, 'model');
   await unzipToFolder(colmapZip, modelRoot);
   const modelPath = join(modelRoot, 'sparse', '0');
-  const imageDirs = new Set(ctx.inputs.map((input) => dirname(input)));
-  if (imageDirs.size !== 1) throw new EngineError(`The run's images are in ${imageDirs.size} folders; COLMAP needs them in one`);
+  if (!ctx.inputs.length) throw new EngineError('The run has no images to undistort');
   await mkdir(outDir, { recursive: true });
-  const args = undistorterArgs([...imageDirs][0]!, modelPath, outDir, ctx.settings.maxImageSize);
+  // The model names images as the sfm stage laid them out: relative to their common folder (photos and video frames alike).
+  const args = undistorterArgs(commonFolder(ctx.inputs), modelPath, outDir, ctx.settings.maxImageSize);
   ctx.log(`$ colmap ${args.join(' ')}`);
   const tail: string[] = [];
   const result = await runProcess(options.binary, args, {
