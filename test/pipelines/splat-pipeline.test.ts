@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { readSplatPly, splatPlyProperties } from '../../src/formats/splat-ply.ts';
 import { renderSyntheticScene } from '../fixtures/synthetic-scene.ts';
@@ -11,7 +13,7 @@ import { waitForStatus } from '../helpers/runs.ts';
 
 /** Small enough for seconds per stage on two cores; enough views for COLMAP and one held out. */
 const SETTINGS = {
-  sfm: { maxImageSize: 320 },
+  sfm: { maxImageSize: 320, videoFrames: 2 },
   scene: { maxImageSize: 320 },
   train: { preset: 'quick', iterations: 150, width: 96, checkpointEvery: 50, previewEvery: 50, progressEvery: 10 },
 };
@@ -30,7 +32,16 @@ describe('the splat pipeline on a synthetic scene', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('photos → COLMAP → undistorted scene → trained splats → SOG/SPZ/compressed PLY/viewer → held-out metrics', async () => {
+  /** The last two views as a 1 s video (as a phone walk-around would give them). */
+  async function videoOf(paths: string[]): Promise<Buffer> {
+    const list = join(dir, 'frames.txt');
+    await writeFile(list, paths.map((p) => `file '${p}'\nduration 0.5\n`).join('') + `file '${paths.at(-1)}'\n`);
+    const out = join(dir, 'walk.mp4');
+    await promisify(execFile)('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-vf', 'fps=8', '-c:v', 'libx264', '-crf', '12', '-pix_fmt', 'yuv420p', out]);
+    return readFile(out);
+  }
+
+  test('photos and a video → COLMAP → undistorted scene → trained splats → SOG/SPZ/compressed PLY/viewer → held-out metrics', async () => {
     const created = await server.json('/api/runs', jsonBody({ engine: 'splat', settings: SETTINGS }));
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.deepEqual(
@@ -39,7 +50,8 @@ describe('the splat pipeline on a synthetic scene', () => {
     );
     assert.equal(created.body.stages[4].settings.width, 96, 'evaluation scores at the training width');
     const runId = created.body.runId;
-    const files = await Promise.all(images.map(async (path) => ({ name: basename(path), data: await readFile(path) })));
+    const files: { name: string; data: Uint8Array }[] = await Promise.all(images.slice(0, 6).map(async (path) => ({ name: basename(path), data: await readFile(path) })));
+    files.push({ name: 'walk.mp4', data: await videoOf(images.slice(6)) });
     assert.equal((await server.json(`/api/runs/${runId}/images`, { method: 'POST', body: multipart(files) })).status, 200);
     assert.equal((await server.json(`/api/runs/${runId}/process`, { method: 'POST' })).status, 202);
     const run = await waitForStatus(server, runId, ['completed', 'failed', 'canceled'], 600_000);
@@ -51,7 +63,8 @@ describe('the splat pipeline on a synthetic scene', () => {
 
     const train = run.stages[2];
     assert.equal(train.summary.iterations, 150);
-    assert.deepEqual(train.summary.heldOutViews, ['view_00.jpg'], 'index 0 of the 8 sorted views is held out');
+    // Views are named as COLMAP saw them, relative to the inputs' common folder: photos and video frames.
+    assert.deepEqual(train.summary.heldOutViews, ['frames/walk-mp4-f0001.jpg'], 'index 0 of the 8 sorted views is held out');
     assert.equal(train.details.iteration, 150);
     assert.ok(train.details.gaussians > 0 && Number.isFinite(train.details.loss));
 
@@ -77,8 +90,10 @@ describe('the splat pipeline on a synthetic scene', () => {
     assert.match(viewer, /<html/i);
 
     const metrics = (await (await server.fetch(run.artifacts.metrics)).json()) as any;
-    assert.deepEqual(metrics.views.test, ['view_00.jpg']);
-    assert.ok(!metrics.views.train.includes('view_00.jpg'), 'the held-out view was never a training view');
+    assert.deepEqual(metrics.views.test, ['frames/walk-mp4-f0001.jpg']);
+    assert.equal(metrics.views.train.length, 7);
+    assert.ok(metrics.views.train.includes('frames/walk-mp4-f0002.jpg') && metrics.views.train.includes('images/view_05.jpg'), 'photos and frames both trained on');
+    assert.ok(!metrics.views.train.includes('frames/walk-mp4-f0001.jpg'), 'the held-out view was never a training view');
     for (const kind of ['splat-ply', 'sog', 'spz', 'splat-compressed-ply']) {
       const score = metrics.formats[kind];
       assert.ok(score.test.psnr > 8 && score.train.psnr > 8, `${kind}: ${score.test.psnr} / ${score.train.psnr}`);
