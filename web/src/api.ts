@@ -17,6 +17,10 @@ export interface EngineInfo {
   limits: { minImages: number; maxImages: number };
   produces: string[];
   settingsSchema: JsonSchema;
+  /** A pipeline's stages and their default engines. */
+  stages?: { name: string; engine: string }[];
+  /** A pipeline stage's engine: what it reads from earlier stages (it is chosen inside a pipeline). */
+  consumes?: string[];
 }
 
 export interface JsonSchema {

@@ -26,12 +26,13 @@ function engineChoices(schema: JsonSchema): { id: string; schema: JsonSchema }[]
  */
 function nestedForm(key: string, property: JsonSchema, start: unknown): { element: HTMLElement; read(): unknown; reset(): void } {
   const initial = isObject(start) ? start : {};
-  const legend = h('legend', null, humanize(key));
-  const help = property.description ? h('p', { class: 'field-help' }, property.description) : null;
+  // Closed until wanted: a pipeline has many stages, each with many knobs, and the defaults suit most runs.
+  const group = (...children: Parameters<typeof h>[2][]) =>
+    h('details', { class: 'settings-group', 'data-setting': key }, h('summary', null, humanize(key), property.description ? h('span', { class: 'field-help' }, ` — ${property.description}`) : null), ...children);
   const choices = engineChoices(property);
   if (!choices) {
     const inner = settingsForm(property, initial);
-    return { element: h('fieldset', { class: 'settings-group', 'data-setting': key }, legend, help, inner.element), read: () => inner.values(), reset: () => inner.reset() };
+    return { element: group(inner.element), read: () => inner.values(), reset: () => inner.reset() };
   }
   const id = uid(`setting-${key}-engine`);
   const chosen = typeof initial.engine === 'string' ? initial.engine : choices[0]!.id;
@@ -46,7 +47,7 @@ function nestedForm(key: string, property: JsonSchema, start: unknown): { elemen
   showEngine(chosen, initial);
   select.addEventListener('change', () => showEngine(select.value, {}));
   return {
-    element: h('fieldset', { class: 'settings-group', 'data-setting': key }, legend, help, h('div', { class: 'field' }, h('label', { for: id }, 'Engine'), select), host),
+    element: group(h('div', { class: 'field' }, h('label', { for: id }, 'Engine'), select), host),
     read: () => ({ engine: select.value, ...inner.values() }),
     reset: () => {
       select.value = choices[0]!.id;

@@ -291,7 +291,8 @@ export const newRunPage: Page = (root) => {
   api
     .engines()
     .then((answer) => {
-      engines = answer.engines;
+      // Engines that only run as a stage of a pipeline (they read an earlier stage's output) are chosen in the pipeline's settings.
+      engines = answer.engines.filter((e) => !e.consumes?.length);
       renderEngines();
       const preferred = engines.find((e) => e.id === answer.default && e.available) ?? engines.find((e) => e.available);
       if (preferred) chooseEngine(preferred);
