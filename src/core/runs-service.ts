@@ -3,23 +3,24 @@ import type { BlobStore, StagedBlob } from '../blobs/blob-store.ts';
 import type { RunEventsRepository } from '../db/run-events-repository.ts';
 import type { ImageRow, RunsRepository } from '../db/runs-repository.ts';
 import type { RunStagesRepository } from '../db/run-stages-repository.ts';
-import type { Database, NewRunRow, RunRow, RunStageRow, RunUpdate } from '../db/schema.ts';
+import type { Database, RunRow, RunStageRow, RunUpdate } from '../db/schema.ts';
 import type { RunQueue } from '../queue/run-queue.ts';
-import { ARTIFACT_FILES } from '../domain/artifacts.ts';
 import { newRunId, randomToken } from '../domain/ids.ts';
+import { imageKey } from '../domain/artifacts.ts';
 import { isStageDone } from '../domain/run-stage.ts';
-import type { RunPlan, RunPlanner } from '../pipelines/run-planner.ts';
+import type { RunPlanner } from '../pipelines/run-planner.ts';
 import { isVideoType } from '../formats/video-type.ts';
 import { compareNames, uniqueName } from './image-names.ts';
-import { emptyUpload, notAPipeline, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, sourceRunUnusable, stageOutputsMissing, stageSettingsChanged, tooFewImages, tooManyImages, unknownStage } from '../domain/problems.ts';
-import { imageKey } from '../domain/artifacts.ts';
+import { emptyUpload, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, tooFewImages, tooManyImages } from '../domain/problems.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus } from '../domain/run-status.ts';
 import type { RunView } from '../contract/runs.ts';
 import type { RunEventFeed } from './run-event-feed.ts';
 import type { RunEventHub } from './run-event-hub.ts';
 import { RunViewCache } from './run-view-cache.ts';
 import { toRunView } from './run-view.ts';
-import { mergeSettings, reusedArtifacts, sameSettings, stageRows } from './stage-reuse.ts';
+import { newRunRow } from './new-run-row.ts';
+import { RunCopies } from './run-copies.ts';
+import { stageRows } from './stage-reuse.ts';
 
 export interface RunLimits {
   maxImages: number;
@@ -74,7 +75,6 @@ export interface ListRunsInput {
   offset: number;
 }
 
-const EMPTY_ARTIFACTS = JSON.stringify({ available: {}, unavailable: {} });
 
 /** Everything a client can do to a run. Each state change is one transaction plus an event. */
 export class RunsService {
@@ -87,6 +87,7 @@ export class RunsService {
   readonly #limits: RunLimits;
   readonly #feed: RunEventFeed;
   readonly #views = new RunViewCache();
+  readonly #copies: RunCopies;
 
   constructor(deps: {
     runs: RunsRepository;
@@ -108,6 +109,7 @@ export class RunsService {
     this.#planner = deps.planner;
     this.#limits = deps.limits;
     this.#feed = deps.feed;
+    this.#copies = new RunCopies({ ...deps, service: this });
   }
 
   get limits(): RunLimits {
@@ -122,7 +124,7 @@ export class RunsService {
 
   async create(input: CreateRunInput): Promise<RunView> {
     const { plan } = this.validateSettings(input.engine, input.settings);
-    if (input.fromRun) return this.createFromRun(plan, input.fromRun, input);
+    if (input.fromRun) return this.#copies.fromRun(plan, input.fromRun, input);
     const id = newRunId();
     await this.#runs.transaction(async (trx) => {
       await this.#runs.insert(newRunRow(id, plan, input, { status: 'queued', parentRunId: null }), trx);
@@ -130,30 +132,6 @@ export class RunsService {
       await this.#events.append(id, 'status', { status: 'queued', engine: plan.id }, trx);
     });
     return this.afterChange(id);
-  }
-
-  /**
-   * A pipeline run that starts from a completed run's outputs (its cameras and points) in place of
-   * the first stage: the images and those outputs are copied, and the run is queued at once.
-   */
-  private async createFromRun(plan: RunPlan, sourceId: string, input: CreateRunInput): Promise<RunView> {
-    if (!plan.pipeline || plan.stages.length < 2) throw notAPipeline(plan.id, 'fromRun');
-    const source = await this.findOwned(sourceId, input.owner);
-    if (source.status !== 'completed') throw sourceRunUnusable(sourceId, `it is ${source.status}; start from a completed run`);
-    const wanted = this.#planner.engine(plan.stages[1]!.engine).consumes ?? [];
-    if (!wanted.some((kind) => source.artifacts.available[kind])) {
-      throw sourceRunUnusable(sourceId, `it has none of ${wanted.map((k) => ARTIFACT_FILES[k]).join(', ')}, which stage "${plan.stages[1]!.name}" reads`);
-    }
-    // The source's first stage (a plain run's only one) stands for this pipeline's first stage.
-    const [first] = await this.#stages.forRun(sourceId);
-    if (!first) throw sourceRunUnusable(sourceId, 'it has no stages');
-    return this.startCopy(source, plan, input.owner ?? null, {
-      from: 1,
-      sourceStages: [{ ...first, reused_from: sourceId }],
-      engines: [first.engine],
-      webhookUrl: input.webhookUrl ?? null,
-      message: `started from ${sourceId}`,
-    });
   }
 
   async get(id: string, owner?: string | null): Promise<RunView> {
@@ -316,72 +294,8 @@ export class RunsService {
    * A new run on the same images with changed settings, queued at once. With `fromStage`, the
    * parent's outputs of the earlier stages are reused and only that stage and the later ones run.
    */
-  async rerun(id: string, input: RerunInput, owner?: string | null): Promise<RunView> {
-    const parent = await this.findOwned(id, owner);
-    await this.assertQueueRoom(owner ?? null);
-    const sameEngine = !input.engine || input.engine === parent.engine;
-    const pipeline = this.#planner.pipeline(parent.engine);
-    if (input.fromStage && (!pipeline || !sameEngine)) throw notAPipeline(input.engine ?? parent.engine, 'fromStage');
-    const merged = !sameEngine ? input.settings : pipeline ? mergeSettings(parent.settings, input.settings) : { ...parent.settings, ...input.settings };
-    const { plan } = this.validateSettings(input.engine ?? parent.engine, merged);
-    if (!input.fromStage) {
-      return this.startCopy(parent, plan, parent.owner, { from: 0, sourceStages: [], engines: [], webhookUrl: parent.webhook_url, message: `rerun of ${id}` });
-    }
-    const parentStages = await this.#stages.forRun(id);
-    const from = plan.stages.findIndex((stage) => stage.name === input.fromStage);
-    if (from < 0) throw unknownStage(id, input.fromStage, plan.stages.map((s) => s.name));
-    for (let position = 0; position < from; position++) {
-      const before = parentStages[position];
-      const planned = plan.stages[position]!;
-      if (!before || !isStageDone(before.status)) throw stageOutputsMissing(id, input.fromStage, planned.name);
-      if (before.status === 'completed' && (before.engine !== planned.engine || !sameSettings(before.settings, planned.settings))) {
-        throw stageSettingsChanged(planned.name, input.fromStage);
-      }
-    }
-    const engines = parentStages.slice(0, from).map((stage) => stage.engine);
-    return this.startCopy(parent, plan, parent.owner, { from, sourceStages: parentStages, engines, webhookUrl: parent.webhook_url, message: `rerun of ${id} from stage "${input.fromStage}"` });
-  }
-
-  /**
-   * A new queued run on `source`'s images; the stages before `from` reuse `sourceStages`, and the
-   * artifacts those stages' `engines` produce are copied with the images (and their thumbnails).
-   */
-  private async startCopy(
-    source: RunRow,
-    plan: RunPlan,
-    owner: string | null,
-    copy: { from: number; sourceStages: RunStageRow[]; engines: string[]; webhookUrl: string | null; message: string },
-  ): Promise<RunView> {
-    const images = await this.#runs.images(source.id);
-    if (!images.length) throw runHasNoImages(source.id, 'rerun');
-    const childId = newRunId();
-    const produced = copy.engines.map((engine) => (this.#planner.knows(engine) ? this.#planner.engine(engine).produces : []));
-    const artifacts = copy.from > 0 ? reusedArtifacts(Object.keys(source.artifacts.available), [...produced, ['preview']]) : [];
-    const keys = [
-      ...images.map((image) => imageKey(image.name)),
-      // Reused stages worked on these thumbnails and video frames: the new run keeps them.
-      ...(copy.from > 0 ? await this.#blobs.list(source.id, 'thumbs') : []),
-      ...(copy.from > 0 ? await this.#blobs.list(source.id, 'frames') : []),
-      ...artifacts.map((kind) => ARTIFACT_FILES[kind]),
-    ];
-    await Promise.all(keys.map((key) => this.#blobs.copy(source.id, childId, key)));
-    try {
-      await this.#runs.transaction(async (trx) => {
-        const available = Object.fromEntries(artifacts.map((kind) => [kind, source.artifacts.available[kind]!]));
-        const row = newRunRow(childId, plan, { owner, webhookUrl: copy.webhookUrl ?? undefined }, { status: 'uploading', parentRunId: source.id });
-        await this.#runs.insert({ ...row, artifacts: JSON.stringify({ available, unavailable: {}, ...(artifacts.includes('glb') && source.artifacts.glbMetadata && { glbMetadata: source.artifacts.glbMetadata }) }) }, trx);
-        await this.#stages.insert(stageRows(childId, plan.stages, copy.from, { runId: source.id, stages: copy.sourceStages }), trx);
-        await this.#runs.addImages(childId, images, trx);
-        await this.#events.append(childId, 'status', { status: 'uploading', parentRunId: source.id }, trx);
-        const child = await this.#runs.findForUpdate(childId, trx);
-        if (!child) throw new Error('rerun: new run vanished');
-        await this.queueForWork(child, trx, { message: copy.message });
-      });
-    } catch (error) {
-      await this.#blobs.deleteRun(childId);
-      throw error;
-    }
-    return this.afterChange(childId);
+  rerun(id: string, input: RerunInput, owner?: string | null): Promise<RunView> {
+    return this.#copies.rerun(id, input, owner);
   }
 
   /**
@@ -445,7 +359,7 @@ export class RunsService {
   }
 
   /** 429 when the calling key already has its limit of runs queued or running (admins and open servers are not limited). */
-  private async assertQueueRoom(owner: string | null) {
+  async assertQueueRoom(owner: string | null) {
     const max = this.#limits.maxQueuedRunsPerKey;
     if (!owner || !max) return;
     const { total } = await this.#runs.list({ status: [...ACTIVE_STATUSES], owner, limit: 1, offset: 0 });
@@ -481,27 +395,3 @@ export class RunsService {
 }
 
 
-function newRunRow(
-  id: string,
-  plan: RunPlan,
-  input: { owner?: string | null | undefined; webhookUrl?: string | undefined },
-  state: { status: 'queued' | 'uploading'; parentRunId: string | null },
-): NewRunRow {
-  return {
-    id,
-    owner: input.owner ?? null,
-    engine: plan.id,
-    status: state.status,
-    stage: null,
-    message: null,
-    settings: JSON.stringify(plan.settings),
-    webhook_url: input.webhookUrl ?? null,
-    parent_run_id: state.parentRunId,
-    error: null,
-    error_hint: null,
-    job_token: null,
-    artifacts: EMPTY_ARTIFACTS,
-    requested_at: new Date(),
-    updated_at: new Date(),
-  };
-}
