@@ -5,10 +5,11 @@
  * held-out views (sorted by name, index % 8 == 0, never trained on), for the untrained
  * initialisation and for the trained splat, plus Gaussian count, PLY bytes and times.
  * Goals (issue #11): training PSNR ≥ 28 dB; held-out PSNR ≥ 20 dB and ≥ 5 dB above the
- * initialisation's; 7k iterations in ≤ 60 min.
+ * initialisation's; 7k iterations in ≤ 60 min. Then the trained PLY goes through the pipeline's
+ * compress stage (cleaning, SOG, SPZ, compressed PLY), each read back as a viewer reads it and
+ * scored the same way: SOG ≤ 1/10 of the PLY's bytes within 1.5 dB held-out; SPZ within 0.5 dB.
  *
- * Each evaluated form of the splat is one row (`Row`); later formats (compressed outputs)
- * add rows the same way.
+ * Each evaluated form of the splat is one row (`Row`).
  *
  *   node_modules/.bin/node bench/splat-quality.ts [--dataset fountain-P11] [--iterations 7000]
  *     [--width 400] [--work DIR] [--sfm-only] [--stop-after-minutes M] [--fresh]
@@ -29,6 +30,7 @@ import { buildPipeline, type ColmapLayout } from '../src/engines/colmap/commands
 import { colmapSettings } from '../src/engines/colmap/settings.ts';
 import { writeSplatPly } from '../src/formats/splat-ply.ts';
 import { type GaussianCloud, gaussiansFromPoints, loadColmapScene, resolveSplatSettings, splitViews, createTrainer, evaluate, type Evaluation, restoreTrainer } from '../src/splat/index.ts';
+import { compressedForms, compressionGoalLines } from './lib/compressed-forms.ts';
 import { round, table } from './lib/report.ts';
 
 const { values } = parseArgs({
@@ -69,6 +71,8 @@ interface Row {
   bytes: number | undefined;
   train: Evaluation;
   test: Evaluation;
+  /** The artifact kind of a compressed form (sog, spz, …). */
+  kind?: string;
 }
 const rows: Row[] = [];
 const initial = gaussiansFromPoints(scene.points, { shDegree: settings.shDegree, opacity: settings.initOpacity, scale: settings.initScale });
@@ -113,6 +117,8 @@ await trainer.close();
 const plyPath = join(WORK, 'splat.ply');
 await writeSplatPly(plyPath, trained);
 rows.push(await row(partial ? `PLY (PARTIAL: iteration ${trainer.iteration})` : 'PLY (trained)', trained, (await stat(plyPath)).size));
+const compressed = await compressedForms(plyPath, join(WORK, 'compressed'));
+for (const form of compressed.forms) rows.push({ ...(await row(form.label, form.cloud, form.bytes)), kind: form.kind });
 
 const init = rows[0]!;
 const ply = rows[1]!;
@@ -130,6 +136,9 @@ console.log(`\ngoal training PSNR ≥ ${GOALS.trainPsnr} dB: ${round(ply.train.p
 console.log(`goal held-out PSNR ≥ ${GOALS.testPsnr} dB: ${round(ply.test.psnr, 2)} → ${check(ply.test.psnr >= GOALS.testPsnr)}`);
 const gain = ply.test.psnr - init.test.psnr;
 console.log(`goal held-out gain over the initialisation ≥ ${GOALS.testGainOverInit} dB: ${round(gain, 2)} → ${check(gain >= GOALS.testGainOverInit)}`);
+for (const note of compressed.notes) console.log(`compression: ${note}`);
+const formRows = rows.filter((r) => r.kind).map((r) => ({ kind: r.kind!, bytes: r.bytes ?? 0, heldOutPsnr: r.test.psnr }));
+for (const line of compressionGoalLines({ bytes: ply.bytes ?? 0, heldOutPsnr: ply.test.psnr }, formRows)) console.log(line);
 console.log(
   `this sitting: ${done} iterations in ${round(trainSeconds / 60, 1)} min (${round(trainSeconds / Math.max(1, done), 3)} s/iteration wall, ${round(cpuSeconds / Math.max(1, done), 3)} CPU-s/iteration over all threads; load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}); goal ≤ ${GOALS.minutesFor7k} min for 7k; SfM ${round(sfmSeconds, 0)} s; total ${round(totalMinutes, 1)} min`,
 );

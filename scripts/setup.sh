@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system programs Recon's engines and tests use, from Debian's packages, when
 # running as root on Debian/Ubuntu; otherwise says what to install. npm installs the rest.
-#   scripts/setup.sh            what the demo needs (colmap)
+#   scripts/setup.sh            what the demo needs (colmap; ffmpeg for video inputs)
 #   scripts/setup.sh test       plus what the test suite needs (postgresql, python3-numpy, chromium)
 set -euo pipefail
 
-want=(colmap)
+want=(colmap ffmpeg)
 if [[ "${1:-}" == "test" ]]; then
   want+=(postgresql python3-numpy chromium)
 fi
@@ -14,6 +14,7 @@ missing=()
 for pkg in "${want[@]}"; do
   case "$pkg" in
     colmap) command -v colmap >/dev/null || missing+=(colmap) ;;
+    ffmpeg) command -v ffmpeg >/dev/null || missing+=(ffmpeg) ;;
     postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql) ;;
     python3-numpy) python3 -c 'import numpy' >/dev/null 2>&1 || missing+=(python3-numpy) ;;
     chromium) command -v chromium >/dev/null || missing+=(chromium) ;;

@@ -155,6 +155,13 @@ export const configSchema = z.object({
   BLUEPRINT_MAX_BYTES: int(1).default(2 * 1024 * 1024 * 1024),
   /** Photos larger than this many pixels are refused (decoding bombs). */
   BLUEPRINT_MAX_PIXELS: int(1).default(40_000_000),
+  /** What an hour of this worker process costs (any currency); each stage records seconds × this rate. */
+  RECON_WORKER_COST_PER_HOUR: z.coerce.number().min(0).max(1_000_000).default(0),
+  /** The engines this process's worker takes jobs for (comma-separated; unset = all it can run): a CPU box `colmap,splat-scene,…`, a GPU box `splat-train`. */
+  RECON_WORKER_ENGINES: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',').map((e) => e.trim()).filter(Boolean) : undefined)),
 });
 
 export interface Config {
@@ -207,6 +214,9 @@ export interface Config {
   };
   publicUrl: string | undefined;
   blueprints: { maxPerKey: number; maxObjects: number; maxDefects: number; maxRegions: number; maxGenerations: number; maxBytes: number; maxPixels: number };
+  workerCostPerHour: number;
+  /** Unset: every engine this process can run. */
+  workerEngines: string[] | undefined;
 }
 
 export interface S3Config {
@@ -317,6 +327,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: c.BLUEPRINT_MAX_BYTES,
       maxPixels: c.BLUEPRINT_MAX_PIXELS,
     },
+    workerCostPerHour: c.RECON_WORKER_COST_PER_HOUR,
+    workerEngines: c.RECON_WORKER_ENGINES,
   };
 }
 

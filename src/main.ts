@@ -29,7 +29,7 @@ Usage:
   recon engines [--json]            engines, whether each is usable (and why not), limits, settings
   recon keys create|list|revoke     API keys (recon keys --help)
   recon inspect <file> [--json]     summarise an .npz, a .glb or a COLMAP model folder
-  recon demo [--exit]               reconstruct the bundled photos with COLMAP
+  recon demo [--splat] [--exit]     reconstruct the bundled photos with COLMAP (--splat: train Gaussian splats)
   recon blueprint <command>         defect blueprints: photos + defects → labelled dataset (recon blueprint --help)
   recon serve [--port N] [--host H] [--data DIR] [--no-workers] [--insecure-no-auth]
   recon worker                      process queued runs (needs DATABASE_URL; S3_BUCKET on another machine)
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<unknown> {
       return serve(rest, true);
     case 'demo':
       if (rest.includes('--help') || rest.includes('-h')) return console.log(HELP.demo);
-      return (await import('./cli/demo.ts')).runDemo({ keepServing: process.stdout.isTTY === true && !rest.includes('--exit') });
+      return (await import('./cli/demo.ts')).runDemo({ keepServing: process.stdout.isTTY === true && !rest.includes('--exit'), splat: rest.includes('--splat') });
     case 'run':
       return runCommand(rest);
     case 'rerun':

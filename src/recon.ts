@@ -33,12 +33,15 @@ import { ApiKeysRepository } from './db/api-keys-repository.ts';
 import { BatchesRepository } from './db/batches-repository.ts';
 import { RunEventsRepository } from './db/run-events-repository.ts';
 import { RunsRepository } from './db/runs-repository.ts';
+import { RunStagesRepository } from './db/run-stages-repository.ts';
 import { SessionsRepository } from './db/sessions-repository.ts';
 import { WebhooksRepository } from './db/webhooks-repository.ts';
 import { createEngineRegistry } from './engines/index.ts';
 import type { EngineRegistry } from './engines/registry.ts';
 import { buildApp } from './http/app.ts';
 import { PostProcessor } from './postprocess/post-processor.ts';
+import { createPipelines } from './pipelines/index.ts';
+import { RunPlanner } from './pipelines/run-planner.ts';
 import { AnalyticsService } from './metrics/analytics-service.ts';
 import { ReconMetrics } from './metrics/metrics.ts';
 import { RunQueue } from './queue/run-queue.ts';
@@ -138,10 +141,17 @@ export async function startRecon(config: Config, options: StartOptions): Promise
       await Promise.all(engines.list().map((engine) => engine.close?.()));
     });
     options.engines?.(engines);
+    const unknownWorkerEngines = (config.workerEngines ?? []).filter((id) => !engines.has(id));
+    if (unknownWorkerEngines.length) {
+      throw new ConfigError(`RECON_WORKER_ENGINES names ${unknownWorkerEngines.join(', ')}, which this process does not offer; it offers ${engines.list().map((e) => e.id).join(', ')}`);
+    }
     await queue.prepare(engines.list().map((engine) => engine.id));
     const feed = new RunEventFeed({ events: runEvents, hub, runExists: async (id) => !!(await runsRepository.find(id)) });
-    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, engines, limits: config.limits, hub, feed });
-    const execution = new RunExecution({ runs: runsRepository, events: runEvents, blobs, service: runs });
+    const stages = new RunStagesRepository(store.db);
+    const pipelines = createPipelines(config, engines);
+    const planner = new RunPlanner({ engines, pipelines });
+    const runs = new RunsService({ runs: runsRepository, events: runEvents, blobs, queue, stages, planner, limits: config.limits, hub, feed });
+    const execution = new RunExecution({ runs: runsRepository, stages, events: runEvents, blobs, service: runs });
     const sweep = new BlobSweep({ runs: runsRepository, blobs });
     const sweepWindow = () => ({ recentSince: new Date(Date.now() - 2 * config.blobSweep.intervalMs) });
     if (store.kind === 'pglite') {
@@ -217,6 +227,8 @@ export async function startRecon(config: Config, options: StartOptions): Promise
           maxAttempts: config.maxAttempts,
           retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
           maxRunSeconds: config.maxRunSeconds,
+          costPerHour: config.workerCostPerHour,
+          ...(config.workerEngines && { engines: config.workerEngines }),
         },
       });
       if (store.kind === 'pglite') {
@@ -269,7 +281,7 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         workers,
         files: new RunFilesService({ runs, blobs, redirectDownloads: config.s3?.downloads === 'redirect' }),
         predictions,
-        engines: new EngineCatalog(engines),
+        engines: new EngineCatalog(engines, pipelines),
         limits: new LimitsReport(config),
         storeKind: store.kind,
         sessions,

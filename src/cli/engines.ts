@@ -1,6 +1,7 @@
 import { loadConfig } from '../config.ts';
 import { describeEngines } from '../core/engine-catalog.ts';
 import { createEngineRegistry } from '../engines/index.ts';
+import { createPipelines } from '../pipelines/index.ts';
 import type { EnginesList } from '../sdk/client.ts';
 import { parseCommand } from './args.ts';
 import { remote } from './connect.ts';
@@ -27,8 +28,9 @@ export async function enginesCommand(args: string[]): Promise<number> {
 
 /** What GET /api/engines would answer for a server started with `env`. */
 export async function localEngines(env: Record<string, string | undefined>): Promise<EnginesList> {
-  const registry = createEngineRegistry(loadConfig(env));
-  const listing = await describeEngines(registry);
+  const config = loadConfig(env);
+  const registry = createEngineRegistry(config);
+  const listing = await describeEngines(registry, createPipelines(config, registry));
   for (const engine of registry.list()) await engine.close?.();
   return listing;
 }
@@ -49,6 +51,8 @@ export function formatEngines(listing: EnginesList, source: string): string {
     const state = engine.available ? 'usable' : 'NOT usable';
     lines.push(`${engine.id}${engine.default ? ' (default)' : ''} — ${engine.title}: ${state}${engine.reason ? ` — ${engine.reason}` : ''}`);
     lines.push(`  ${engine.limits.minImages}–${engine.limits.maxImages} images; produces ${engine.produces.join(', ')}`);
+    if (engine.stages) lines.push(`  pipeline: ${engine.stages.map((s) => `${s.name} (${s.engine})`).join(' → ')}`);
+    if (engine.consumes) lines.push(`  a pipeline stage: reads ${engine.consumes.join(', ')}`);
     const properties = (engine.settingsSchema.properties ?? {}) as Record<string, SchemaProperty>;
     for (const [name, p] of Object.entries(properties)) {
       const kind = p.enum ? p.enum.join('|') : `${p.type ?? 'any'}${p.minimum !== undefined || p.maximum !== undefined ? ` ${p.minimum ?? ''}–${p.maximum ?? ''}` : ''}`;

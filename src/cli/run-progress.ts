@@ -5,6 +5,12 @@ import { ProgressLine } from './progress-bar.ts';
 
 const STAGE_LABELS: Record<string, string> = { waiting: 'queued', starting: 'starting' };
 
+/** A run of several stages names the stage with the engine's step (`train › training`). */
+const labelOf = (step: string, pipelineStage: string | undefined) => (pipelineStage && step !== 'waiting' ? `${pipelineStage} › ${step}` : step);
+
+/** Progress within the stage when the event says (runs of several stages), else the run's. */
+const stageFraction = (event: { progress?: number; stageProgress?: number }) => event.stageProgress ?? event.progress;
+
 /**
  * How `recon run`, `recon rerun` and `recon demo` show a run: an upload bar, then one bar per
  * engine stage that turns into a "✓ stage  time" line when the next stage starts, retries as
@@ -20,6 +26,7 @@ export class RunProgressDisplay {
   #message = '';
   #ticker: ReturnType<typeof setInterval> | undefined;
   readonly #tty: boolean;
+  #stages = false;
 
   constructor(options: { stream?: NodeJS.WriteStream; verbose?: boolean } = {}) {
     this.#bar = new ProgressLine(options.stream ?? process.stdout);
@@ -29,6 +36,11 @@ export class RunProgressDisplay {
 
   line(text: string) {
     this.#bar.log(text);
+  }
+
+  /** The run shown: one of several stages names its stage beside each engine step. */
+  follow(run: Pick<RunView, 'stages'>) {
+    this.#stages = run.stages.length > 1;
   }
 
   upload(progress: UploadProgress) {
@@ -46,8 +58,8 @@ export class RunProgressDisplay {
     switch (event.type) {
       case 'status':
         if (event.status === 'processing' || event.status === 'fetching') {
-          const stage = event.stage ?? event.status;
-          this.#enter(stage, event.progress ?? (stage === this.#stage ? this.#fraction : undefined), event.message ?? '');
+          const stage = labelOf(event.stage ?? event.status, this.#stages ? event.pipelineStage : undefined);
+          this.#enter(stage, (this.#stages ? stageFraction(event) : event.progress) ?? (stage === this.#stage ? this.#fraction : undefined), event.message ?? '');
         } else if (event.status === 'completed') {
           this.#close('✓');
         } else if (event.status === 'failed' || event.status === 'canceled') {
@@ -55,7 +67,9 @@ export class RunProgressDisplay {
         }
         return;
       case 'progress':
-        this.#enter(event.stage, event.progress, event.message ?? '');
+        this.#enter(labelOf(event.stage, this.#stages ? event.pipelineStage : undefined), this.#stages ? stageFraction(event) : event.progress, event.message ?? '');
+        return;
+      case 'stage':
         return;
       case 'retry':
         this.#close('↻');
@@ -119,7 +133,7 @@ export class RunProgressDisplay {
     const label = STAGE_LABELS[this.#stage] ?? this.#stage;
     const took = formatDuration(Date.now() - this.#stageStarted);
     const detail = mark === '✓' ? took : `${took} at ${Math.round((this.#fraction ?? 0) * 100)}%${this.#message ? ` — ${this.#message}` : ''}`;
-    this.#bar.done(`  ${mark} ${label.padEnd(11)} ${detail}`);
+    this.#bar.done(`  ${mark} ${label.padEnd(this.#stage.includes('›') ? 24 : 11)} ${detail}`);
     this.#stage = undefined;
     this.#message = '';
   }

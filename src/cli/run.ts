@@ -42,6 +42,7 @@ export async function runCommand(args: string[]): Promise<number> {
     });
     const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
     display?.line(`Run ${run.runId} · engine ${run.engine} · ${files.length} images (${formatBytes(bytes)})`);
+    display?.follow(run);
     await client.uploadImages(
       run.runId,
       files.map((f) => f.path),

@@ -82,13 +82,22 @@ export async function statusCommand(args: string[]): Promise<number> {
   if (run.webhookUrl) rows.push(['webhook', run.webhookUrl]);
   if (run.error) rows.push(['error', run.error]);
   if (run.errorHint) rows.push(['hint', run.errorHint]);
+  if (run.usage.cost > 0) rows.push(['cost', `${run.usage.cost.toFixed(4)} for ${formatDuration(run.usage.seconds * 1000)} of worker time`]);
   console.log(run.runId);
   for (const [key, value] of rows) console.log(`  ${key.padEnd(11)} ${value}`);
+  if (run.stages.length > 1) {
+    console.log('  stages');
+    for (const stage of run.stages) {
+      const detail = [stage.worker && `on ${stage.worker}`, stage.seconds > 0 && formatDuration(stage.seconds * 1000), stage.reusedFrom && `reused from ${stage.reusedFrom}`, stage.error].filter(Boolean).join(', ');
+      console.log(`    ${stage.name.padEnd(10)} ${stage.engine.padEnd(16)} ${stage.status.padEnd(10)}${detail ? ` ${detail}` : ''}`);
+    }
+  }
   const artifacts = Object.entries(run.artifacts);
   const unavailable = Object.entries(run.unavailableArtifacts ?? {});
   if (artifacts.length || unavailable.length) console.log('  artifacts');
-  for (const [type, url] of artifacts) console.log(`    ${type.padEnd(12)} ${client.url(url)}`);
-  for (const [type, reason] of unavailable) console.log(`    ${type.padEnd(12)} unavailable: ${reason}`);
+  const width = Math.max(12, ...[...artifacts, ...unavailable].map(([type]) => type.length));
+  for (const [type, url] of artifacts) console.log(`    ${type.padEnd(width)} ${client.url(url)}`);
+  for (const [type, reason] of unavailable) console.log(`    ${type.padEnd(width)} unavailable: ${reason}`);
   return exitCode;
 }
 
@@ -110,6 +119,10 @@ function describe(event: RunStreamEvent): string[] {
       return [`${time(event.at)}  ↻ retry (attempt ${event.nextAttempt} in ${formatDuration(event.delayMs)}): ${event.error}`];
     case 'progress':
       return [];
+    case 'stage': {
+      const detail = [event.worker && `worker ${event.worker}`, event.seconds !== undefined && formatDuration(event.seconds * 1000), event.error].filter(Boolean).join(', ');
+      return [`${time(event.at)}  ▸ stage ${event.pipelineStage} (${event.engine}) ${event.status}${detail ? ` — ${detail}` : ''}`];
+    }
   }
 }
 

@@ -51,10 +51,12 @@ Cancel a queued or running run.`,
 
 Summarise an .npz, a .glb or a COLMAP model folder.`,
 
-  demo: `Usage: recon demo [--exit]
+  demo: `Usage: recon demo [--splat] [--exit]
 
 Reconstruct the bundled photos (demo/photos) with COLMAP on an embedded server, with live
-progress. In a terminal it keeps serving afterwards until Ctrl-C; --exit stops when done.`,
+progress. With --splat, run the Gaussian splat pipeline on them instead (COLMAP, training on the
+CPU with the quick preset, SOG/SPZ compression, metrics: a few minutes), to view in the browser.
+In a terminal it keeps serving afterwards until Ctrl-C; --exit stops when done.`,
 } as const;
 
 /** Prints a help text; returns exit code 0. */

@@ -1,7 +1,33 @@
 import { z } from 'zod';
 import { glbMetadata } from '../domain/artifacts.ts';
+import { RUN_ID_PATTERN } from '../domain/ids.ts';
 import { resourceId } from './resource-id.ts';
 import { RUN_STATUSES, runStatus } from '../domain/run-status.ts';
+import { stageStatus } from '../domain/run-stage.ts';
+
+export const runStageView = z
+  .object({
+    name: z.string().describe('The stage: sfm, train, … (a plain engine run has one stage, named after its engine)'),
+    engine: z.string(),
+    status: stageStatus,
+    progress: z.number().min(0).max(1),
+    message: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).optional().describe('The last progress numbers the engine reported (iteration, loss, Gaussians, …)'),
+    summary: z.record(z.string(), z.unknown()).optional().describe('What the stage made: metrics, counts'),
+    settings: z.record(z.string(), z.unknown()),
+    attempt: z.number().int(),
+    worker: z.string().optional().describe('The worker that ran (or runs) the stage'),
+    costPerHour: z.number().optional().describe("That worker's hourly rate (RECON_WORKER_COST_PER_HOUR)"),
+    seconds: z.number().describe('Worker time spent on the stage, all attempts'),
+    cost: z.number().describe('Seconds × the hourly rate of the worker of each attempt'),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    error: z.string().optional(),
+    errorHint: z.string().optional(),
+    reusedFrom: z.string().optional().describe('The run whose outputs this stage reuses'),
+  })
+  .describe('One stage of a run');
+export type RunStageView = z.infer<typeof runStageView>;
 
 export const runView = z
   .object({
@@ -26,6 +52,8 @@ export const runView = z
     artifacts: z.record(z.string(), z.string()).describe('Artifact URLs by type'),
     unavailableArtifacts: z.record(z.string(), z.string()).optional().describe('Why an artifact is missing'),
     glbMetadata: glbMetadata.optional(),
+    stages: z.array(runStageView).describe('The stages in order; one for a plain engine run'),
+    usage: z.object({ seconds: z.number(), cost: z.number() }).describe('Worker seconds and cost of all stages'),
   })
   .describe('A run, in the seed client shape (VGGTRun) plus engine, stage, progress and queuePosition');
 export type RunView = z.infer<typeof runView>;
@@ -37,11 +65,20 @@ export const createRunBody = z
     settings: z.record(z.string(), z.unknown()).optional().describe("Engine settings; see GET /api/engines for each engine's schema"),
     engine: z.string().optional().describe('Engine id; the server default when omitted'),
     webhookUrl: z.string().url().optional(),
+    fromRun: z
+      .string()
+      .regex(RUN_ID_PATTERN, 'not a run id (expected run_<digits>_<letters>)')
+      .optional()
+      .describe("A pipeline only: start from this completed run's cameras and points instead of running the first stage"),
   })
   .strict();
 
 export const rerunBody = z
-  .object({ settings: z.record(z.string(), z.unknown()).optional(), engine: z.string().optional() })
+  .object({
+    settings: z.record(z.string(), z.unknown()).optional(),
+    engine: z.string().optional(),
+    fromStage: z.string().optional().describe("A pipeline run only: reuse the earlier stages' outputs and run from this stage on"),
+  })
   .strict()
   .default({});
 

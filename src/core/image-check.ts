@@ -2,6 +2,7 @@ import { type Readable, Transform, pipeline } from 'node:stream';
 import { Problem } from '../domain/problem.ts';
 import { fileTooLarge, notAnImage } from '../domain/problems.ts';
 import { detectImageType, IMAGE_SNIFF_BYTES, type ImageType } from '../formats/image-type.ts';
+import { detectVideoType } from '../formats/video-type.ts';
 
 /** An image received into a local temp file, recognised by its content. */
 export interface LocalImage {
@@ -20,11 +21,11 @@ export interface CheckedImage {
 }
 
 /**
- * Checks an uploaded file while it streams: recognises the image by its first bytes (a non-image
+ * Checks an uploaded file while it streams: recognises the image (or, with `videos`, the video) by its first bytes (a non-image
  * is refused as soon as they arrive, not after the whole file), stops at `maxFileBytes`, and lets
  * `onChunk` stop it with a Problem (run or disk limits). Nothing is buffered beyond the stream's own.
  */
-export function checkImage(file: Readable, original: string, maxFileBytes: number, onChunk: (bytes: number) => Problem | undefined): CheckedImage {
+export function checkImage(file: Readable, original: string, maxFileBytes: number, onChunk: (bytes: number) => Problem | undefined, options: { videos?: boolean } = {}): CheckedImage {
   let head = Buffer.alloc(0);
   let known: ImageType | undefined;
   let bytes = 0;
@@ -32,8 +33,9 @@ export function checkImage(file: Readable, original: string, maxFileBytes: numbe
   const type = new Promise<ImageType>((resolve, reject) => (settle = { resolve, reject }));
   type.catch(() => {});
   const recognise = () => {
-    known = detectImageType(head);
-    if (!known) return notAnImage(original);
+    // With `videos` (a run's inputs), a video too: it becomes frames when the run is processed.
+    known = detectImageType(head) ?? (options.videos ? detectVideoType(head) : undefined);
+    if (!known) return notAnImage(original, options);
     settle.resolve(known);
     return undefined;
   };

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 
 const MAX_NAME_LENGTH = 120;
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.heic', '.heif']);
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.heic', '.heif', '.mp4', '.m4v', '.mov', '.webm', '.mkv']);
 
 /**
  * A stored name for an uploaded file: no folders, no `..`, no control characters, bounded

@@ -57,7 +57,7 @@ export class ImageUploads {
           runBytes += bytes;
           if (runBytes > allowance.bytes) return runTooLarge(`The upload goes over the limit of bytes per run at "${original}"`, allowance.maxRunBytes);
           return withinDisk(bytes);
-        });
+        }, { videos: true });
         let image: PlacedImage;
         try {
           const type = await checked.type;
@@ -101,7 +101,7 @@ export class ImageUploads {
    * run does not exist yet (batches). `RunsService.addImages` puts staged images in place.
    */
   async stage(file: IncomingImage, onChunk: ChunkCheck): Promise<StagedImage> {
-    const checked = checkImage(file.stream, file.originalName, this.#runs.limits.maxFileBytes, onChunk);
+    const checked = checkImage(file.stream, file.originalName, this.#runs.limits.maxFileBytes, onChunk, { videos: true });
     try {
       const staged = await this.#blobs.stage(checked.body);
       const type = await checked.type;

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../blobs/blob-store.ts';
-import { ARTIFACT_CONTENT_TYPES, ARTIFACT_FILES, type ArtifactKind, imageKey, thumbnailKey } from '../domain/artifacts.ts';
+import { ARTIFACT_CONTENT_TYPES, ARTIFACT_FILES, type ArtifactKind, frameKey, imageKey, thumbnailKey } from '../domain/artifacts.ts';
 import { artifactNotFound, imageNotFound, thumbnailNotFound } from '../domain/problems.ts';
 import { detectImageType, IMAGE_SNIFF_BYTES } from '../formats/image-type.ts';
+import { detectVideoType } from '../formats/video-type.ts';
 import type { RunsService } from './runs-service.ts';
 
 /** One stored file of a run, ready to be served: what it is, and how to read it (or a part). */
@@ -48,15 +49,16 @@ export class RunFilesService {
     return file;
   }
 
+  /** An input image or video, or a frame taken from a video (the names the run's cameras carry). */
   async image(runId: string, name: string, owner?: string | null): Promise<StoredFile> {
     // Only names the run actually holds are served, so no key is ever built from raw input.
     const run = await this.#runs.get(runId, owner);
-    if (!run.images.includes(name)) throw imageNotFound(runId, name);
-    const key = imageKey(name);
+    const key = run.images.includes(name) ? imageKey(name) : (await this.#blobs.list(runId, 'frames')).find((k) => k === frameKey(name));
+    if (!key) throw imageNotFound(runId, name);
     const info = await this.#blobs.stat(runId, key);
     if (!info) throw imageNotFound(runId, name);
     const head = await readAll(this.#blobs.read(runId, key, { start: 0, end: IMAGE_SNIFF_BYTES - 1 }));
-    const contentType = detectImageType(head)?.mime ?? 'application/octet-stream';
+    const contentType = (detectImageType(head) ?? detectVideoType(head))?.mime ?? 'application/octet-stream';
     return { ...info, contentType, fileName: name, read: (range) => this.#blobs.read(runId, key, range) };
   }
 

@@ -1,10 +1,10 @@
-import type { RunRow } from '../db/schema.ts';
-import type { RunView } from '../contract/runs.ts';
+import type { RunRow, RunStageRow } from '../db/schema.ts';
+import type { RunStageView, RunView } from '../contract/runs.ts';
 
 export const artifactUrl = (runId: string, type: string) => `/api/runs/${runId}/artifacts/${type}`;
 
 /** The API's shape of a run (the seed's VGGTRun plus engine, stage, progress and queue position). */
-export function toRunView(row: RunRow, images: string[], queuePosition: number | null): RunView {
+export function toRunView(row: RunRow, images: string[], queuePosition: number | null, stages: RunStageRow[]): RunView {
   const artifacts: Record<string, string> = {};
   for (const type of Object.keys(row.artifacts.available)) artifacts[type] = artifactUrl(row.id, type);
   const unavailable = row.artifacts.unavailable;
@@ -30,5 +30,32 @@ export function toRunView(row: RunRow, images: string[], queuePosition: number |
     artifacts,
     ...(Object.keys(unavailable).length && { unavailableArtifacts: unavailable }),
     ...(row.artifacts.glbMetadata && { glbMetadata: row.artifacts.glbMetadata }),
+    stages: stages.map(toStageView),
+    usage: { seconds: sum(stages, (s) => s.seconds), cost: sum(stages, (s) => s.cost) },
+  };
+}
+
+const sum = (rows: RunStageRow[], of: (row: RunStageRow) => number) => rows.reduce((total, row) => total + Number(of(row)), 0);
+
+function toStageView(stage: RunStageRow): RunStageView {
+  return {
+    name: stage.name,
+    engine: stage.engine,
+    status: stage.status,
+    progress: stage.progress,
+    message: stage.message,
+    ...(stage.details && { details: stage.details }),
+    ...(stage.summary && { summary: stage.summary }),
+    settings: stage.settings,
+    attempt: stage.attempt,
+    ...(stage.worker && { worker: stage.worker }),
+    ...(stage.cost_per_hour !== null && { costPerHour: stage.cost_per_hour }),
+    seconds: Number(stage.seconds),
+    cost: Number(stage.cost),
+    ...(stage.started_at && { startedAt: stage.started_at.toISOString() }),
+    ...(stage.finished_at && { finishedAt: stage.finished_at.toISOString() }),
+    ...(stage.error && { error: stage.error }),
+    ...(stage.error_hint && { errorHint: stage.error_hint }),
+    ...(stage.reused_from && { reusedFrom: stage.reused_from }),
   };
 }

@@ -2,19 +2,25 @@ import type { Transaction } from 'kysely';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.ts';
 import type { RunEventsRepository } from '../db/run-events-repository.ts';
 import type { ImageRow, RunsRepository } from '../db/runs-repository.ts';
-import type { Database, RunRow, RunUpdate } from '../db/schema.ts';
-import type { EngineRegistry } from '../engines/registry.ts';
+import type { RunStagesRepository } from '../db/run-stages-repository.ts';
+import type { Database, RunRow, RunStageRow, RunUpdate } from '../db/schema.ts';
 import type { RunQueue } from '../queue/run-queue.ts';
 import { newRunId, randomToken } from '../domain/ids.ts';
-import { compareNames, uniqueName } from './image-names.ts';
-import { emptyUpload, invalidSettings, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, tooFewImages, tooManyImages } from '../domain/problems.ts';
 import { imageKey } from '../domain/artifacts.ts';
+import { isStageDone } from '../domain/run-stage.ts';
+import type { RunPlanner } from '../pipelines/run-planner.ts';
+import { isVideoType } from '../formats/video-type.ts';
+import { compareNames, uniqueName } from './image-names.ts';
+import { emptyUpload, queuedRunsLimit, runAlreadyFinished, runAlreadyProcessing, runHasNoImages, runNotAcceptingImages, runNotFound, runTooLarge, tooFewImages, tooManyImages } from '../domain/problems.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus } from '../domain/run-status.ts';
 import type { RunView } from '../contract/runs.ts';
 import type { RunEventFeed } from './run-event-feed.ts';
 import type { RunEventHub } from './run-event-hub.ts';
 import { RunViewCache } from './run-view-cache.ts';
 import { toRunView } from './run-view.ts';
+import { newRunRow } from './new-run-row.ts';
+import { RunCopies } from './run-copies.ts';
+import { stageRows } from './stage-reuse.ts';
 
 export interface RunLimits {
   maxImages: number;
@@ -50,6 +56,15 @@ export interface CreateRunInput {
   engine?: string | undefined;
   webhookUrl?: string | undefined;
   owner?: string | null;
+  /** Start a pipeline from this completed run's outputs instead of running its first stage. */
+  fromRun?: string | undefined;
+}
+
+export interface RerunInput {
+  settings?: Record<string, unknown> | undefined;
+  engine?: string | undefined;
+  /** Reuse the parent's outputs of the stages before this one. */
+  fromStage?: string | undefined;
 }
 
 export interface ListRunsInput {
@@ -60,7 +75,6 @@ export interface ListRunsInput {
   offset: number;
 }
 
-const EMPTY_ARTIFACTS = JSON.stringify({ available: {}, unavailable: {} });
 
 /** Everything a client can do to a run. Each state change is one transaction plus an event. */
 export class RunsService {
@@ -68,17 +82,20 @@ export class RunsService {
   readonly #events: RunEventsRepository;
   readonly #blobs: BlobStore;
   readonly #queue: RunQueue;
-  readonly #engines: EngineRegistry;
+  readonly #stages: RunStagesRepository;
+  readonly #planner: RunPlanner;
   readonly #limits: RunLimits;
   readonly #feed: RunEventFeed;
   readonly #views = new RunViewCache();
+  readonly #copies: RunCopies;
 
   constructor(deps: {
     runs: RunsRepository;
     events: RunEventsRepository;
     blobs: BlobStore;
     queue: RunQueue;
-    engines: EngineRegistry;
+    stages: RunStagesRepository;
+    planner: RunPlanner;
     limits: RunLimits;
     hub: RunEventHub;
     feed: RunEventFeed;
@@ -88,49 +105,31 @@ export class RunsService {
     this.#events = deps.events;
     this.#blobs = deps.blobs;
     this.#queue = deps.queue;
-    this.#engines = deps.engines;
+    this.#stages = deps.stages;
+    this.#planner = deps.planner;
     this.#limits = deps.limits;
     this.#feed = deps.feed;
+    this.#copies = new RunCopies({ ...deps, service: this });
   }
 
   get limits(): RunLimits {
     return this.#limits;
   }
 
+  /** The run's stages and validated settings, or a 400 that names what is wrong. */
   validateSettings(engineId: string | undefined, settings: Record<string, unknown> | undefined) {
-    const engine = this.#engines.get(engineId);
-    const parsed = engine.settings.safeParse(settings ?? {});
-    if (!parsed.success) {
-      throw invalidSettings(engine.id, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-    }
-    return { engine, settings: parsed.data as Record<string, unknown> };
+    const plan = this.#planner.plan(engineId, settings);
+    return { engine: { id: plan.id, limits: plan.limits }, settings: plan.settings, plan };
   }
 
   async create(input: CreateRunInput): Promise<RunView> {
-    const { engine, settings } = this.validateSettings(input.engine, input.settings);
+    const { plan } = this.validateSettings(input.engine, input.settings);
+    if (input.fromRun) return this.#copies.fromRun(plan, input.fromRun, input);
     const id = newRunId();
     await this.#runs.transaction(async (trx) => {
-      await this.#runs.insert(
-        {
-          id,
-          owner: input.owner ?? null,
-          engine: engine.id,
-          status: 'queued',
-          stage: null,
-          message: null,
-          settings: JSON.stringify(settings),
-          webhook_url: input.webhookUrl ?? null,
-          parent_run_id: null,
-          error: null,
-          error_hint: null,
-          job_token: null,
-          artifacts: EMPTY_ARTIFACTS,
-          requested_at: new Date(),
-          updated_at: new Date(),
-        },
-        trx,
-      );
-      await this.#events.append(id, 'status', { status: 'queued', engine: engine.id }, trx);
+      await this.#runs.insert(newRunRow(id, plan, input, { status: 'queued', parentRunId: null }), trx);
+      await this.#stages.insert(stageRows(id, plan.stages), trx);
+      await this.#events.append(id, 'status', { status: 'queued', engine: plan.id }, trx);
     });
     return this.afterChange(id);
   }
@@ -147,8 +146,9 @@ export class RunsService {
 
   async list(input: ListRunsInput): Promise<{ runs: RunView[]; total: number }> {
     const { rows, total } = await this.#runs.list(input);
-    const images = await this.#runs.imageNames(rows.map((r) => r.id));
-    const runs = await Promise.all(rows.map((row) => this.view(row, images.get(row.id) ?? [])));
+    const ids = rows.map((r) => r.id);
+    const [images, stages] = await Promise.all([this.#runs.imageNames(ids), this.#stages.forRuns(ids)]);
+    const runs = await Promise.all(rows.map((row) => this.view(row, images.get(row.id) ?? [], stages.get(row.id) ?? [])));
     return { runs, total };
   }
 
@@ -167,8 +167,7 @@ export class RunsService {
     const row = await this.findOwned(id, owner);
     this.assertAcceptsImages(row);
     const images = await this.#runs.images(id);
-    const engine = this.#engines.get(row.engine);
-    const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
+    const maxImages = Math.min(this.#limits.maxImages, this.#planner.limits(row.engine).maxImages);
     return {
       images: maxImages - images.length,
       bytes: this.#limits.maxRunBytes - images.reduce((sum, i) => sum + i.bytes, 0),
@@ -258,10 +257,11 @@ export class RunsService {
         throw runAlreadyFinished(id, row.status, true);
       }
       const images = await this.#runs.images(id, trx);
-      const engine = this.#engines.get(row.engine);
+      const { minImages } = this.#planner.limits(row.engine);
       if (!images.length) throw runHasNoImages(id, 'process');
-      if (images.length < engine.limits.minImages) {
-        throw tooFewImages(engine.id, engine.limits.minImages, `run ${id} has ${images.length}`);
+      // A video counts for as many frames as it will give.
+      if (images.length < minImages && !images.some((image) => isVideoType(image.contentType))) {
+        throw tooFewImages(row.engine, minImages, `run ${id} has ${images.length}`);
       }
       await this.queueForWork(row, trx, { message: 'waiting for a worker' });
     });
@@ -273,6 +273,11 @@ export class RunsService {
       const row = await this.lockOwned(id, owner, trx);
       if (isTerminal(row.status)) throw runAlreadyFinished(id, row.status, false);
       await this.setStatus(row, { status: 'canceled', message: reason, job_token: null, finished_at: new Date() }, trx);
+      const stage = await this.#stages.current(id, trx);
+      if (stage) {
+        await this.#stages.closeAttempt(id, stage.position, trx);
+        await this.#stages.update(id, stage.position, { status: 'canceled', message: reason, finished_at: new Date() }, trx);
+      }
     });
     return this.afterChange(id);
   }
@@ -285,67 +290,38 @@ export class RunsService {
     await this.#blobs.deleteRun(id);
   }
 
-  /** A new run on the same images with changed settings, queued at once. */
-  async rerun(id: string, settings: Record<string, unknown> | undefined, owner?: string | null, engineId?: string): Promise<RunView> {
-    const parent = await this.findOwned(id, owner);
-    await this.assertQueueRoom(owner ?? null);
-    const images = await this.#runs.images(id);
-    if (!images.length) throw runHasNoImages(id, 'rerun');
-    const sameEngine = !engineId || engineId === parent.engine;
-    const merged = sameEngine ? { ...parent.settings, ...settings } : settings;
-    const { engine, settings: validated } = this.validateSettings(engineId ?? parent.engine, merged);
-    const childId = newRunId();
-    await Promise.all(images.map((image) => this.#blobs.copy(id, childId, imageKey(image.name))));
-    try {
-      await this.#runs.transaction(async (trx) => {
-        await this.#runs.insert(
-          {
-            id: childId,
-            owner: parent.owner,
-            engine: engine.id,
-            status: 'uploading',
-            stage: null,
-            message: null,
-            settings: JSON.stringify(validated),
-            webhook_url: parent.webhook_url,
-            parent_run_id: id,
-            error: null,
-            error_hint: null,
-            job_token: null,
-            artifacts: EMPTY_ARTIFACTS,
-            requested_at: new Date(),
-            updated_at: new Date(),
-          },
-          trx,
-        );
-        await this.#runs.addImages(childId, images, trx);
-        await this.#events.append(childId, 'status', { status: 'uploading', parentRunId: id }, trx);
-        const child = await this.#runs.findForUpdate(childId, trx);
-        if (!child) throw new Error('rerun: new run vanished');
-        await this.queueForWork(child, trx, { message: `rerun of ${id}` });
-      });
-    } catch (error) {
-      await this.#blobs.deleteRun(childId);
-      throw error;
-    }
-    return this.afterChange(childId);
+  /**
+   * A new run on the same images with changed settings, queued at once. With `fromStage`, the
+   * parent's outputs of the earlier stages are reused and only that stage and the later ones run.
+   */
+  rerun(id: string, input: RerunInput, owner?: string | null): Promise<RunView> {
+    return this.#copies.rerun(id, input, owner);
   }
 
-  /** Puts a run in the engine's queue under a fresh job token (stale jobs then do nothing). */
+  /**
+   * Puts the run's next stage in its engine's queue under a fresh job token (stale jobs then do
+   * nothing). The run's progress counts the stages already done.
+   */
   async queueForWork(row: RunRow, trx: Transaction<Database>, options: { message: string; delayMs?: number }) {
+    const stages = await this.#stages.forRun(row.id, trx);
+    const stage = stages.find((s) => !isStageDone(s.status));
+    if (!stage) throw new Error(`run ${row.id} has no stage left to run`);
     const token = randomToken(12);
+    const progress = stages.filter((s) => isStageDone(s.status)).length / stages.length;
     await this.setStatus(
       row,
-      { status: 'processing', stage: 'waiting', progress: 0, message: options.message, queued_at: new Date(), job_token: token },
+      { status: 'processing', stage: 'waiting', progress, message: options.message, queued_at: new Date(), job_token: token },
       trx,
     );
-    await this.#queue.enqueue(row.engine, { runId: row.id, token }, { trx, ...(options.delayMs && { delayMs: options.delayMs }) });
+    await this.#stages.update(row.id, stage.position, { status: 'waiting', progress: 0, message: options.message }, trx);
+    await this.#events.append(row.id, 'stage', { pipelineStage: stage.name, position: stage.position, engine: stage.engine, status: 'waiting' }, trx);
+    await this.#queue.enqueue(stage.engine, { runId: row.id, token }, { trx, ...(options.delayMs && { delayMs: options.delayMs }) });
   }
 
   /** Updates the row and records the change as a status event, in the caller's transaction. */
-  async setStatus(row: RunRow, changes: RunUpdate & { status: RunStatus }, trx: Transaction<Database>) {
+  async setStatus(row: RunRow, changes: RunUpdate & { status: RunStatus }, trx: Transaction<Database>, extra?: Record<string, unknown>) {
     await this.#runs.update(row.id, changes, trx);
-    const event: Record<string, unknown> = { status: changes.status };
+    const event: Record<string, unknown> = { status: changes.status, ...extra };
     for (const key of ['stage', 'progress', 'message', 'error', 'error_hint'] as const) {
       if (changes[key] !== undefined) event[key === 'error_hint' ? 'errorHint' : key] = changes[key];
     }
@@ -363,10 +339,11 @@ export class RunsService {
     return view;
   }
 
-  async view(row: RunRow, images?: string[]): Promise<RunView> {
+  async view(row: RunRow, images?: string[], stages?: RunStageRow[]): Promise<RunView> {
     const names = images ?? (await this.#runs.images(row.id)).map((i) => i.name).sort(compareNames);
+    const rows = stages ?? (await this.#stages.forRun(row.id));
     const waiting = row.status === 'processing' && row.stage === 'waiting';
-    return toRunView(row, names, waiting ? await this.#runs.queuePosition(row) : null);
+    return toRunView(row, names, waiting ? await this.#runs.queuePosition(row) : null, rows);
   }
 
   async findOwned(id: string, owner?: string | null): Promise<RunRow> {
@@ -382,7 +359,7 @@ export class RunsService {
   }
 
   /** 429 when the calling key already has its limit of runs queued or running (admins and open servers are not limited). */
-  private async assertQueueRoom(owner: string | null) {
+  async assertQueueRoom(owner: string | null) {
     const max = this.#limits.maxQueuedRunsPerKey;
     if (!owner || !max) return;
     const { total } = await this.#runs.list({ status: [...ACTIVE_STATUSES], owner, limit: 1, offset: 0 });
@@ -392,8 +369,7 @@ export class RunsService {
   }
 
   private assertImageLimits(row: RunRow, existing: { bytes: number }[], adding: { bytes: number }[]) {
-    const engine = this.#engines.get(row.engine);
-    const maxImages = Math.min(this.#limits.maxImages, engine.limits.maxImages);
+    const maxImages = Math.min(this.#limits.maxImages, this.#planner.limits(row.engine).maxImages);
     if (existing.length + adding.length > maxImages) {
       throw tooManyImages(`the run has ${existing.length} and this upload adds ${adding.length}, over the limit of ${maxImages} per run`, maxImages);
     }
@@ -417,4 +393,5 @@ export class RunsService {
     if (row.job_token) throw runAlreadyProcessing(row.id, row.status);
   }
 }
+
 

@@ -13,6 +13,17 @@ export interface EngineSummaryRow {
   avgImagesPerRun: number | null;
 }
 
+export interface StageUsageRow {
+  /** What the row adds up: one stage name, one engine, or everything. */
+  kind: 'stage' | 'engine' | 'total';
+  key: string;
+  stages: number;
+  completed: number;
+  seconds: number;
+  avgSeconds: number | null;
+  cost: number;
+}
+
 export interface SettingValueRow {
   key: string;
   value: unknown;
@@ -31,12 +42,13 @@ export class AnalyticsRepository {
     this.#db = db;
   }
 
-  /** Runs waiting for a worker, per engine: the queue depth. */
+  /** Runs waiting for a worker, per engine of the stage they wait to run: the queue depth. */
   async queueDepth(): Promise<Map<string, number>> {
     const { rows } = await sql<{ engine: string; waiting: number }>`
-      select engine, count(*)::int as waiting from runs
-      where status = 'processing' and stage = 'waiting'
-      group by engine`.execute(this.#db);
+      select s.engine, count(*)::int as waiting from runs r
+      join run_stages s on s.run_id = r.id and s.status = 'waiting'
+      where r.status = 'processing' and r.stage = 'waiting'
+      group by s.engine`.execute(this.#db);
     return new Map(rows.map((r) => [r.engine, Number(r.waiting)]));
   }
 
@@ -95,6 +107,33 @@ export class AnalyticsRepository {
       total: total ? toRow(total) : { ...toRow({ runs: 0, queued: 0, processing: 0, completed: 0, failed: 0, canceled: 0 }), engine: '*' },
       engines: rows.filter((r) => Number(r.is_total) !== 1).map(toRow),
     };
+  }
+
+  /**
+   * Worker time and cost of the stages that ran (reused ones cost their run nothing), per stage
+   * name and per engine, plus the total (grouping sets).
+   */
+  async stageUsage(owner: string | null): Promise<StageUsageRow[]> {
+    const { rows } = await sql<Record<string, unknown>>`
+      select s.name, s.engine, grouping(s.name) as by_engine, grouping(s.engine) as by_name,
+        count(*)::int as stages,
+        count(*) filter (where s.status = 'completed')::int as completed,
+        coalesce(sum(s.seconds), 0)::float8 as seconds,
+        avg(s.seconds) filter (where s.status = 'completed')::float8 as avg_seconds,
+        coalesce(sum(s.cost), 0)::float8 as cost
+      from run_stages s join runs r on r.id = s.run_id
+      where s.status <> 'reused' and (${owner}::text is null or r.owner = ${owner})
+      group by grouping sets ((s.name), (s.engine), ())
+      order by by_engine, by_name, s.name, s.engine`.execute(this.#db);
+    return rows.map((r) => ({
+      kind: Number(r.by_engine) === 1 && Number(r.by_name) === 1 ? 'total' : Number(r.by_engine) === 1 ? 'engine' : 'stage',
+      key: ((Number(r.by_engine) === 1 ? r.engine : r.name) as string | null) ?? '*',
+      stages: Number(r.stages),
+      completed: Number(r.completed),
+      seconds: Number(r.seconds),
+      avgSeconds: num(r.avg_seconds),
+      cost: Number(r.cost),
+    }));
   }
 
   /** The most used value of each setting key (and how many runs used it), most used first. */

@@ -72,15 +72,18 @@ export class RunsRepository {
     return { rows, total: Number(count.total) };
   }
 
-  /** 1-based position among runs of the same engine waiting for a worker. */
+  /** 1-based position among runs whose waiting stage needs the same engine. */
   async queuePosition(run: RunRow): Promise<number> {
     const { ahead } = await this.#db
       .selectFrom('runs')
+      .innerJoin('run_stages', (join) => join.onRef('run_stages.run_id', '=', 'runs.id').on('run_stages.status', '=', 'waiting'))
       .select((eb) => eb.fn.countAll<number>().as('ahead'))
-      .where('status', '=', 'processing')
-      .where('stage', '=', 'waiting')
-      .where('engine', '=', run.engine)
-      .where(sql<boolean>`(queued_at, id) < (${run.queued_at}, ${run.id})`)
+      .where('runs.status', '=', 'processing')
+      .where('runs.stage', '=', 'waiting')
+      .where('run_stages.engine', '=', (eb) =>
+        eb.selectFrom('run_stages').select('engine').where('run_id', '=', run.id).where('status', '=', 'waiting').limit(1),
+      )
+      .where(sql<boolean>`(runs.queued_at, runs.id) < (${run.queued_at}, ${run.id})`)
       .executeTakeFirstOrThrow();
     return Number(ahead) + 1;
   }

@@ -3,6 +3,7 @@ import type { Artifacts } from '../domain/artifacts.ts';
 import type { RunEventType } from '../domain/run-event.ts';
 import type { RunStatus } from '../domain/run-status.ts';
 import type { BlueprintTables } from './blueprint-tables.ts';
+import type { StageStatus, StageSummary } from '../domain/run-stage.ts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -174,6 +175,7 @@ export interface Database extends BlueprintTables {
   webhook_dispatch_cursor: { id: Generated<number>; last_event_id: ColumnType<number, number, number> };
   workers: WorkersTable;
   run_uploads: RunUploadsTable;
+  run_stages: RunStagesTable;
 }
 
 export interface WorkersTable {
@@ -197,10 +199,41 @@ export interface RunUploadsTable {
   created_at: Timestamp;
 }
 
+/** One stage of a run: an engine with its own job, timings, worker and cost (migration 009). */
+export interface RunStagesTable {
+  run_id: string;
+  position: number;
+  name: string;
+  engine: string;
+  settings: Json<Record<string, unknown>>;
+  status: ColumnType<StageStatus, StageStatus | undefined, StageStatus>;
+  progress: Generated<number>;
+  message: string | null;
+  /** The last progress report's numbers (iteration, loss, …). */
+  details: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  summary: ColumnType<StageSummary | null, string | null | undefined, string | null>;
+  attempt: Generated<number>;
+  worker: string | null;
+  cost_per_hour: number | null;
+  seconds: Generated<number>;
+  cost: Generated<number>;
+  error: string | null;
+  error_hint: string | null;
+  /** The run whose outputs this stage reuses (rerun from a later stage, or a run started from another). */
+  reused_from: string | null;
+  started_at: NullableTimestamp;
+  /** When the attempt in progress began; null between attempts. */
+  attempt_started_at: NullableTimestamp;
+  finished_at: NullableTimestamp;
+}
+
 export type RunRow = Selectable<RunsTable>;
 export type NewRunRow = Insertable<RunsTable>;
 export type RunUpdate = Updateable<RunsTable>;
 export type RunEventRow = Selectable<RunEventsTable>;
+export type RunStageRow = Selectable<RunStagesTable>;
+export type NewRunStageRow = Insertable<RunStagesTable>;
+export type RunStageUpdate = Updateable<RunStagesTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type NewSessionRow = Insertable<SessionsTable>;
 export type SessionUpdate = Updateable<SessionsTable>;

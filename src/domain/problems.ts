@@ -189,8 +189,13 @@ const RUN_TOO_LARGE = type('RUN_TOO_LARGE', 413, 'Content Too Large');
 export const runTooLarge = (detail: string, max?: number) => new Problem(RUN_TOO_LARGE, detail, limit('maxRunBytes', max));
 
 const NOT_AN_IMAGE = type('NOT_AN_IMAGE', 415, 'Unsupported Media Type');
-export const notAnImage = (name: string) =>
-  new Problem(NOT_AN_IMAGE, `"${name}" is not a JPEG, PNG, WebP or HEIC image (checked by its content, not its name)`, { file: name });
+/** `videos`: the upload also takes MP4, MOV and WebM videos (run uploads do; sessions take images only). */
+export const notAnImage = (name: string, options: { videos?: boolean } = {}) =>
+  new Problem(
+    NOT_AN_IMAGE,
+    `"${name}" is not a JPEG, PNG, WebP or HEIC image${options.videos ? ', nor an MP4, MOV or WebM video' : ''} (checked by its content, not its name)`,
+    { file: name },
+  );
 
 const ARTIFACT_NOT_FOUND = type('ARTIFACT_NOT_FOUND', 404, 'Not Found');
 export const artifactNotFound = (runId: string, kind: string, reason?: string) =>
@@ -381,3 +386,45 @@ export const falWebhookRejected = (reason: string) => new Problem(FAL_WEBHOOK_RE
 const FAL_WEBHOOK_KEYS_UNAVAILABLE = type('FAL_WEBHOOK_KEYS_UNAVAILABLE', 503, 'Service Unavailable');
 export const falWebhookKeysUnavailable = (reason: string) =>
   new Problem(FAL_WEBHOOK_KEYS_UNAVAILABLE, `Cannot check the webhook's signature now (${reason}); fal will deliver it again`);
+// Pipelines (runs of several stages)
+
+const ENGINE_IS_A_STAGE = type('ENGINE_IS_A_STAGE', 400, 'Bad Request');
+/** A run asked for an engine that only works on what earlier stages of a pipeline made. */
+export const engineIsAStage = (engine: string, pipelines: string[]) =>
+  new Problem(
+    ENGINE_IS_A_STAGE,
+    `Engine "${engine}" runs only as a stage of a pipeline${pipelines.length ? ` (${pipelines.join(', ')})` : ''}: create a run with engine "${pipelines[0] ?? 'a pipeline'}" and choose it in that stage's settings`,
+    { pipelines },
+  );
+
+const UNKNOWN_STAGE = type('UNKNOWN_STAGE', 400, 'Bad Request');
+export const unknownStage = (runId: string, stage: string, stages: string[]) =>
+  new Problem(UNKNOWN_STAGE, `Run ${runId} has no stage "${stage}"; its stages are ${stages.join(', ')}`, { stages });
+
+const STAGE_OUTPUTS_MISSING = type('STAGE_OUTPUTS_MISSING', 409, 'Conflict');
+/** A rerun from a stage whose earlier stages did not all finish in the parent run. */
+export const stageOutputsMissing = (runId: string, stage: string, missing: string) =>
+  new Problem(
+    STAGE_OUTPUTS_MISSING,
+    `Run ${runId}'s stage "${missing}" did not complete, so a rerun from "${stage}" has nothing to start from; rerun from "${missing}" instead`,
+    { stage: missing },
+  );
+
+const STAGE_SETTINGS_CHANGED = type('STAGE_SETTINGS_CHANGED', 400, 'Bad Request');
+/** A rerun that changes the settings of a stage whose outputs it would reuse. */
+export const stageSettingsChanged = (stage: string, fromStage: string) =>
+  new Problem(
+    STAGE_SETTINGS_CHANGED,
+    `The settings of stage "${stage}" changed, but a rerun from "${fromStage}" reuses that stage's outputs; rerun from "${stage}" or leave its settings as they were`,
+    { stage },
+  );
+
+const NOT_A_PIPELINE = type('NOT_A_PIPELINE', 400, 'Bad Request');
+/** `fromStage` or `fromRun` for an engine that is a single stage. */
+export const notAPipeline = (engine: string, field: 'fromStage' | 'fromRun') =>
+  new Problem(NOT_A_PIPELINE, `${field} needs a pipeline; "${engine}" is a single engine (see GET /api/engines for pipelines and their stages)`, { field });
+
+const SOURCE_RUN_UNUSABLE = type('SOURCE_RUN_UNUSABLE', 422, 'Unprocessable Content');
+/** `fromRun` names a run that has not completed or holds none of what the next stage reads. */
+export const sourceRunUnusable = (runId: string, why: string) =>
+  new Problem(SOURCE_RUN_UNUSABLE, `Run ${runId} cannot start this pipeline: ${why}`, { sourceRunId: runId });

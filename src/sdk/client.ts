@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { RunEventType } from '../domain/run-event.ts';
 import type { RunStatus } from '../domain/run-status.ts';
-import type { RunView } from '../contract/runs.ts';
+import type { RunStageView, RunView } from '../contract/runs.ts';
 import type { ArtifactKind } from '../domain/artifacts.ts';
 import type { camerasResponse, metadataResponse } from '../contract/predictions.ts';
 import type { enginesResponse, engineView } from '../contract/engines.ts';
@@ -49,20 +49,41 @@ interface EventBase {
   /** True when the event was derived from polling GET /api/runs/:id, not streamed. */
   polled?: boolean;
 }
+/** Which of the run's stages an event is about (runs of several stages; a plain run's one stage is named after its engine). */
+interface StageFields {
+  pipelineStage?: string;
+  /** Progress within that stage (`progress` is the whole run's). */
+  stageProgress?: number;
+  /** The engine's latest numbers (iteration, loss, …). */
+  details?: Record<string, unknown>;
+}
 /** What GET /api/runs/:id/stream sends, by event type. */
 export type RunStreamEvent =
+  | (EventBase &
+      StageFields & {
+        type: Extract<RunEventType, 'status'>;
+        status: RunStatus;
+        stage?: string | null;
+        progress?: number;
+        message?: string | null;
+        error?: string | null;
+        errorHint?: string | null;
+      })
+  | (EventBase & StageFields & { type: Extract<RunEventType, 'progress'>; stage: string; progress: number; message: string | null })
+  | (EventBase & StageFields & { type: Extract<RunEventType, 'log'>; lines: string[] })
+  | (EventBase & StageFields & { type: Extract<RunEventType, 'retry'>; error: string; delayMs: number; nextAttempt: number })
   | (EventBase & {
-      type: Extract<RunEventType, 'status'>;
-      status: RunStatus;
-      stage?: string | null;
-      progress?: number;
-      message?: string | null;
-      error?: string | null;
-      errorHint?: string | null;
-    })
-  | (EventBase & { type: Extract<RunEventType, 'progress'>; stage: string; progress: number; message: string | null })
-  | (EventBase & { type: Extract<RunEventType, 'log'>; lines: string[] })
-  | (EventBase & { type: Extract<RunEventType, 'retry'>; error: string; delayMs: number; nextAttempt: number });
+      type: Extract<RunEventType, 'stage'>;
+      pipelineStage: string;
+      position: number;
+      engine: string;
+      status: RunStageView['status'];
+      attempt?: number;
+      worker?: string;
+      seconds?: number;
+      cost?: number;
+      error?: string;
+    });
 
 export interface EventsOptions {
   signal?: AbortSignal;

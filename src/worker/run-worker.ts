@@ -7,11 +7,13 @@ import { isTerminal } from '../domain/run-status.ts';
 import type { RunExecution, RunLease } from '../core/run-execution.ts';
 import type { RunsRepository } from '../db/runs-repository.ts';
 import type { PostProcessor } from '../postprocess/post-processor.ts';
-import type { RunRow } from '../db/schema.ts';
+import type { RunRow, RunStageRow } from '../db/schema.ts';
+import { ARTIFACT_FILES, type ArtifactKind } from '../domain/artifacts.ts';
 import { type Engine, type EngineContext, EngineError } from '../engines/engine.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
 import type { RunJob, RunQueue } from '../queue/run-queue.ts';
 import { RunCanceled, RunTimeLimit, WorkerShutdown } from './abort-reasons.ts';
+import { RunInputs } from './run-inputs.ts';
 import { retryDelayMs } from './retry-policy.ts';
 
 export interface WorkerOptions {
@@ -20,6 +22,10 @@ export interface WorkerOptions {
   maxAttempts: number;
   retry: { baseMs: number; maxMs: number };
   maxRunSeconds: number;
+  /** What an hour of this process costs: each stage it runs is charged its seconds at this rate. */
+  costPerHour: number;
+  /** Take jobs only for these engines (a split deployment: COLMAP here, training on the GPU box); unset = all. */
+  engines?: string[];
 }
 
 interface ActiveRun {
@@ -44,6 +50,7 @@ export class RunWorker {
   /** By run id and attempt: a run taken again by this same process is a second, separate hold. */
   readonly #active = new Map<string, ActiveRun>();
   readonly #taking: string[] = [];
+  readonly #inputs: RunInputs;
   #stopping = false;
 
   constructor(deps: {
@@ -73,6 +80,7 @@ export class RunWorker {
     this.#postProcessor = deps.postProcessor;
     this.#name = deps.name;
     this.#onActiveChange = deps.onActiveChange ?? (() => {});
+    this.#inputs = new RunInputs({ runs: deps.runs, blobs: deps.blobs });
   }
 
   /** The engines this worker takes runs for (known once started). */
@@ -92,6 +100,7 @@ export class RunWorker {
    */
   async start(options: { onlyAvailable?: boolean } = {}): Promise<void> {
     for (const engine of this.#engines.list()) {
+      if (this.#options.engines && !this.#options.engines.includes(engine.id)) continue;
       if (options.onlyAvailable) {
         const check = await engine.check().catch((error: Error) => ({ ok: false, reason: error.message }));
         if (!check.ok) {
@@ -132,7 +141,7 @@ export class RunWorker {
     for (const row of interrupted) {
       const lease = { runId: row.id, token: row.job_token ?? '', attempt: row.attempt };
       const where = row.stage === 'waiting' ? 'waiting in the queue' : `at stage "${row.stage}"`;
-      await this.#execution.requeue(lease, `server restarted while the run was ${where}; re-queued`);
+      await this.#execution.requeue(lease, `server restarted while the run was ${where}; re-queued`, { crashed: true });
     }
     return interrupted.length;
   }
@@ -140,9 +149,9 @@ export class RunWorker {
   async handle(job: RunJob): Promise<void> {
     // Failing the job (rather than dropping it) makes pg-boss hand it to a worker that stays.
     if (this.#stopping) throw new WorkerShutdown();
-    const claimed = await this.#execution.claim(job, this.#name);
+    const claimed = await this.#execution.claim(job, { name: this.#name, costPerHour: this.#options.costPerHour }, (engineId) => this.#outputsOf(engineId));
     if (!claimed) return;
-    const { row, lease } = claimed;
+    const { row, lease, stage } = claimed;
     const controller = new AbortController();
     let settle!: () => void;
     const key = `${row.id}#${row.attempt}`;
@@ -159,9 +168,9 @@ export class RunWorker {
       () => controller.abort(new RunTimeLimit(this.#options.maxRunSeconds)),
       this.#options.maxRunSeconds * 1000,
     );
-    const workDir = join(this.#options.workRoot, row.id, `attempt-${row.attempt}`);
+    const workDir = join(this.#options.workRoot, row.id, `${stage.position}-${stage.name}`, `attempt-${row.attempt}`);
     try {
-      await this.execute(row, lease, controller.signal, workDir);
+      await this.execute(row, stage, lease, controller.signal, workDir);
     } finally {
       clearTimeout(timer);
       stopWatching();
@@ -173,40 +182,38 @@ export class RunWorker {
     }
   }
 
-  private async execute(row: RunRow, lease: RunLease, signal: AbortSignal, workDir: string) {
-    const log = this.#log.child({ runId: row.id, engine: row.engine, attempt: row.attempt });
+  private async execute(row: RunRow, stage: RunStageRow, lease: RunLease, signal: AbortSignal, workDir: string) {
+    const log = this.#log.child({ runId: row.id, stage: stage.name, engine: stage.engine, attempt: row.attempt });
     const reporter = this.#execution.reporter(lease, (error) => log.warn({ err: error }, 'could not record progress'));
-    let engine: Engine;
-    try {
-      engine = this.#engines.get(row.engine);
-    } catch {
-      await this.#execution.fail(lease, `Engine "${row.engine}" is not available on this worker`);
+    if (!this.#engines.has(stage.engine)) {
+      await this.#execution.fail(lease, `Engine "${stage.engine}" is not available on this worker`);
       return;
     }
+    const engine = this.#engines.get(stage.engine);
     try {
       await mkdir(workDir, { recursive: true });
-      const context = await this.context(row, engine, lease, signal, workDir, reporter);
+      const context = await this.context(row, stage, engine, lease, signal, workDir, reporter);
       log.info('engine started');
-      // Thumbnails need only the inputs: made while the engine runs (COLMAP's mapper leaves a core idle).
-      const thumbnails = this.#postProcessor?.inputs(context, log);
+      // Thumbnails need only the inputs: made by the first stage while its engine runs (COLMAP's mapper leaves a core idle).
+      const thumbnails = stage.position === 0 ? this.#postProcessor?.inputs(context, log) : undefined;
       try {
         await engine.run(context);
       } finally {
         await thumbnails;
       }
       signal.throwIfAborted();
-      await this.#postProcessor?.outputs(context, lease, log);
+      if (engine.produces.includes('glb')) await this.#postProcessor?.outputs(context, lease, log);
       await reporter.flush();
       await this.#execution.complete(lease);
-      log.info('run completed');
+      log.info('stage completed');
     } catch (error) {
       await reporter.flush();
-      await this.settleFailure(row, lease, signal, error);
-      log.info({ reason: signal.aborted ? String(signal.reason) : String(error) }, 'run ended without success');
+      await this.settleFailure(row, stage, lease, signal, error);
+      log.info({ reason: signal.aborted ? String(signal.reason) : String(error) }, 'stage ended without success');
     }
   }
 
-  private async settleFailure(row: RunRow, lease: RunLease, signal: AbortSignal, error: unknown) {
+  private async settleFailure(row: RunRow, stage: RunStageRow, lease: RunLease, signal: AbortSignal, error: unknown) {
     if (signal.aborted) {
       const reason = signal.reason;
       if (reason instanceof WorkerShutdown) await this.#execution.requeue(lease, 'worker shut down mid-run; re-queued');
@@ -226,32 +233,55 @@ export class RunWorker {
       await this.#execution.fail(lease, `${error.message}${suffix}`, error.hint);
       return;
     }
-    this.#log.error({ err: error, runId: row.id }, 'engine crashed');
-    await this.#execution.fail(lease, `Engine "${row.engine}" crashed: ${(error as Error)?.message ?? String(error)}`);
+    this.#log.error({ err: error, runId: row.id, engine: stage.engine }, 'engine crashed');
+    await this.#execution.fail(lease, `Engine "${stage.engine}" crashed: ${(error as Error)?.message ?? String(error)}`);
   }
 
   private async context(
     row: RunRow,
+    stage: RunStageRow,
     engine: Engine,
     lease: RunLease,
     signal: AbortSignal,
     workDir: string,
     reporter: ReturnType<RunExecution['reporter']>,
   ): Promise<EngineContext<unknown>> {
-    const images = await this.#runs.images(row.id);
-    const inputsDir = join(workDir, 'inputs');
-    const inputs = await Promise.all(images.map((i) => this.#blobs.localPath(row.id, `images/${i.name}`, inputsDir)));
+    const report = { progress: (step: string, fraction: number, message: string) => reporter.progress(step, fraction, message), log: (line: string) => reporter.log(line) };
+    const inputs = await this.#inputs.local(row.id, stage.settings, workDir, report, signal);
     return {
       runId: row.id,
       attempt: row.attempt,
       inputs,
-      settings: engine.settings.parse(row.settings),
+      settings: engine.settings.parse(stage.settings),
       workDir,
       signal,
-      progress: (stage, fraction, message) => reporter.progress(stage, fraction, message),
+      artifacts: await this.earlierArtifacts(row, engine, join(workDir, 'artifacts')),
+      checkpoint: {
+        load: () => this.#execution.loadCheckpoint(lease, join(workDir, 'checkpoint')),
+        save: (file) => this.#execution.saveCheckpoint(lease, file),
+      },
+      progress: (step, fraction, message, details) => reporter.progress(step, fraction, message, details),
       log: (line) => reporter.log(line),
+      summarize: async (summary) => {
+        await reporter.flush();
+        await this.#execution.summarize(lease, summary);
+      },
       putArtifact: (kind, file) => this.#execution.putArtifact(lease, kind, file),
       markUnavailable: (kind, reason) => this.#execution.markUnavailable(lease, kind, reason),
     };
+  }
+
+  /** What a stage of this engine makes, which an attempt at it starts without (the post-processing of a scene included). */
+  #outputsOf(engineId: string): ArtifactKind[] {
+    if (!this.#engines.has(engineId)) return [];
+    const produces = this.#engines.get(engineId).produces;
+    return produces.includes('glb') ? [...produces, 'preview', 'glb-compressed'] : [...produces];
+  }
+
+  /** Local copies of what earlier stages stored that this engine reads (through the blob store, never a shared disk). */
+  private async earlierArtifacts(row: RunRow, engine: Engine, scratchDir: string): Promise<Partial<Record<ArtifactKind, string>>> {
+    const kinds = (engine.consumes ?? []).filter((kind) => row.artifacts.available[kind]);
+    const paths = await Promise.all(kinds.map((kind) => this.#blobs.localPath(row.id, ARTIFACT_FILES[kind], scratchDir)));
+    return Object.fromEntries(kinds.map((kind, i) => [kind, paths[i]]));
   }
 }

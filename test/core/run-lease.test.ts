@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { RunExecution } from '../../src/core/run-execution.ts';
 import { RunEventsRepository } from '../../src/db/run-events-repository.ts';
 import { RunsRepository } from '../../src/db/runs-repository.ts';
+import { RunStagesRepository } from '../../src/db/run-stages-repository.ts';
 import { makeImage, multipart } from '../helpers/images.ts';
 import { FILE_SETUPS, jsonBody, startTestServer, type TestServer } from '../helpers/recon.ts';
 import { waitForStatus } from '../helpers/runs.ts';
@@ -19,7 +20,7 @@ for (const setup of FILE_SETUPS) {
       // No workers here: the test plays two of them by calling the worker's side directly.
       server = await startTestServer(setup.store, { RECON_WORKERS: '0' }, { blobs: setup.blobs });
       runs = new RunsRepository(server.recon.store.db);
-      execution = new RunExecution({ runs, events: new RunEventsRepository(server.recon.store.db), blobs: server.recon.blobs, service: server.recon.runs });
+      execution = new RunExecution({ runs, stages: new RunStagesRepository(server.recon.store.db), events: new RunEventsRepository(server.recon.store.db), blobs: server.recon.blobs, service: server.recon.runs });
     });
     after(() => server?.close());
 
@@ -38,14 +39,14 @@ for (const setup of FILE_SETUPS) {
 
     test('a job taken again fences the worker that had it: its artifacts and writes are refused, never served', async () => {
       const job = await queuedRun();
-      const first = await execution.claim(job, 'worker-a');
+      const first = await execution.claim(job, { name: 'worker-a', costPerHour: 0 });
       assert.ok(first);
       assert.equal(first.lease.attempt, 1);
       await execution.putArtifact(first.lease, 'predictions', await file('from worker a, attempt 1'));
       assert.ok((await server.json(`/api/runs/${job.runId}`)).body.artifacts.predictions);
 
       // worker-a stops beating; pg-boss hands the same job (same token) to worker-b.
-      const second = await execution.claim(job, 'worker-b');
+      const second = await execution.claim(job, { name: 'worker-b', costPerHour: 0 });
       assert.ok(second);
       assert.equal(second.lease.attempt, 2);
       const taken = (await server.json(`/api/runs/${job.runId}`)).body;
@@ -73,10 +74,10 @@ for (const setup of FILE_SETUPS) {
 
     test('a stale job (its run re-queued under a new token) claims nothing', async () => {
       const job = await queuedRun();
-      const claimed = await execution.claim(job, 'worker-a');
+      const claimed = await execution.claim(job, { name: 'worker-a', costPerHour: 0 });
       assert.ok(claimed);
       await execution.requeue(claimed.lease, 'worker shut down mid-run; re-queued');
-      assert.equal(await execution.claim(job, 'worker-b'), undefined);
+      assert.equal(await execution.claim(job, { name: 'worker-b', costPerHour: 0 }), undefined);
     });
   });
 }

@@ -17,6 +17,10 @@ export interface EngineInfo {
   limits: { minImages: number; maxImages: number };
   produces: string[];
   settingsSchema: JsonSchema;
+  /** A pipeline's stages and their default engines. */
+  stages?: { name: string; engine: string }[];
+  /** A pipeline stage's engine: what it reads from earlier stages (it is chosen inside a pipeline). */
+  consumes?: string[];
 }
 
 export interface JsonSchema {
@@ -153,6 +157,13 @@ export const api = {
       limit: query.limit,
       offset: query.offset,
     }),
+  /** An artifact's bytes, fetched with the key (for viewers that take bytes, like Spark's). */
+  artifactBytes: async (runId: string, kind: string, signal?: AbortSignal) =>
+    new Uint8Array(await (await fetchBlob(`/api/runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(kind)}`, signal)).blob.arrayBuffer()),
+  /** A blob: URL of an artifact (an image: the training preview); revoke it when done. */
+  artifactObjectUrl: async (runId: string, kind: string, signal?: AbortSignal) =>
+    URL.createObjectURL((await fetchBlob(`/api/runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(kind)}`, signal)).blob),
+  rerunFrom: (runId: string, fromStage: string, settings: Record<string, unknown>) => client.rerun(runId, { fromStage, settings }),
   /** A blob: URL of the run's photo (revoke it when done); fetched with the key. */
   imageObjectUrl: async (runId: string, name: string, signal?: AbortSignal) =>
     URL.createObjectURL((await fetchBlob(`/api/runs/${encodeURIComponent(runId)}/images/${encodeURIComponent(name)}`, signal)).blob),

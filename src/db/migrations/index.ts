@@ -7,6 +7,7 @@ import * as sessions from './005-sessions.ts';
 import * as webhookCursor from './006-webhook-cursor.ts';
 import * as workers from './007-workers.ts';
 import * as blueprints from './008-blueprints.ts';
+import * as runStages from './009-run-stages.ts';
 
 /** Migrations in order; applied at start-up. */
 export const migrations: MigrationProvider = {
@@ -20,6 +21,7 @@ export const migrations: MigrationProvider = {
       '006-webhook-cursor': webhookCursor,
       '007-workers': workers,
       '008-blueprints': blueprints,
+      '009-run-stages': runStages,
     };
   },
 };

@@ -32,7 +32,8 @@ export async function prepareLayout(workDir: string, inputs: string[]): Promise<
   return layout;
 }
 
-function commonFolder(paths: string[]): string {
+/** The deepest folder holding every path: COLMAP names images relative to it. */
+export function commonFolder(paths: string[]): string {
   const split = paths.map((p) => dirname(p).split(sep));
   const first = split[0] ?? [];
   let length = first.length;

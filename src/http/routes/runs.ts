@@ -28,7 +28,7 @@ export const runsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, w
         tags: ['runs'],
         summary: 'Create a run',
         body: createRunBody.default({}),
-        response: { 201: runView, ...problems(400) },
+        response: { 201: runView, ...problems(400, 404, 422) },
       },
     },
     async (request, reply) => {
@@ -83,15 +83,14 @@ export const runsRoutes: FastifyPluginAsyncZod<HttpDeps> = async (app, { runs, w
     {
       schema: {
         tags: ['runs'],
-        summary: 'Run the same images again with changed settings',
+        summary: 'Run the same images again with changed settings (a pipeline run: from any stage on)',
         params: runIdParams,
         body: rerunBody,
-        response: { 202: runView, ...problems(400, 404, 422) },
+        response: { 202: runView, ...problems(400, 404, 409, 422) },
       },
     },
     async (request, reply) => {
-      const { settings, engine } = request.body ?? {};
-      const run = await runs.rerun(request.params.runId, settings, request.owner, engine);
+      const run = await runs.rerun(request.params.runId, request.body ?? {}, request.owner);
       return reply.status(202).header('location', `/api/runs/${run.runId}`).send(run);
     },
   );

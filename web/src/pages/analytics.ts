@@ -70,6 +70,18 @@ function report(runs: Run[], total: number) {
     .filter((e) => e.times.length)
     .map((e) => ({ label: e.engine, value: median(e.times)!, text: `${formatDuration(median(e.times)!)} · ${e.times.length} runs` }));
 
+  // Worker time and cost of the stages that ran (reused stages cost their run nothing).
+  const ran = runs.flatMap((r) => r.stages).filter((s) => s.status !== 'reused' && s.seconds > 0);
+  const sumBy = (key: (s: (typeof ran)[number]) => string, value: (s: (typeof ran)[number]) => number) => {
+    const sums = new Map<string, number>();
+    for (const s of ran) sums.set(key(s), (sums.get(key(s)) ?? 0) + value(s));
+    return [...sums].sort((a, b) => b[1] - a[1]);
+  };
+  const timeByStage = sumBy((s) => s.name, (s) => s.seconds).map(([label, seconds]) => ({ label, value: seconds, text: formatDuration(seconds * 1000) }));
+  const costByEngine = sumBy((s) => s.engine, (s) => s.cost)
+    .filter(([, cost]) => cost > 0)
+    .map(([label, cost]) => ({ label, value: cost, text: cost.toFixed(cost < 1 ? 4 : 2) }));
+
   return h(
     'div',
     { class: 'analytics' },
@@ -89,6 +101,8 @@ function report(runs: Run[], total: number) {
       chart('Processing time by engine (median)', timeByEngine, 'No completed runs yet.'),
       chart('Photos per run', histogram(photos)),
       chart('Processing time', durationHistogram(times), 'No completed runs yet.'),
+      chart('Worker time by stage', timeByStage, 'No stage has run yet.'),
+      chart('Cost by engine', costByEngine, 'No cost recorded: set RECON_WORKER_COST_PER_HOUR on the workers.'),
     ),
   );
 }

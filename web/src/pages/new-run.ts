@@ -26,7 +26,7 @@ export const newRunPage: Page = (root) => {
     id: 'images',
     class: 'visually-hidden',
     multiple: true,
-    accept: 'image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif',
+    accept: 'image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif,video/mp4,video/quicktime,video/webm,.mov,.webm',
     'aria-describedby': 'images-help',
     onchange: () => {
       void addFiles([...(fileInput.files ?? [])]);
@@ -38,7 +38,7 @@ export const newRunPage: Page = (root) => {
     { class: 'dropzone', for: 'images' },
     h('span', { class: 'dropzone-icon', 'aria-hidden': 'true' }),
     h('span', { class: 'dropzone-title' }, 'Drop photos here, or choose files'),
-    h('span', { class: 'dropzone-help', id: 'images-help' }, 'JPEG, PNG, WebP or HEIC · overlapping views of one scene work best'),
+    h('span', { class: 'dropzone-help', id: 'images-help' }, 'JPEG, PNG, WebP or HEIC, or a video (MP4, MOV, WebM: the sharpest frames are used) · overlapping views of one scene work best'),
   );
   const thumbs = h('ul', { class: 'thumbs', 'aria-label': 'Selected photos' });
   const summary = h('p', { class: 'summary', 'aria-live': 'polite' });
@@ -77,8 +77,8 @@ export const newRunPage: Page = (root) => {
     for (const result of checked) {
       if (!result.ok) rejected.push(result);
       else {
-        // Chromium and Firefox cannot draw HEIC; those get a placeholder tile.
-        const drawable = result.mime !== 'image/heic';
+        // Chromium and Firefox cannot draw HEIC, and a video is no <img>; those get a placeholder tile.
+        const drawable = result.mime!.startsWith('image/') && result.mime !== 'image/heic';
         picked.push({ file: result.file, mime: result.mime!, url: drawable ? URL.createObjectURL(result.file) : undefined });
       }
     }
@@ -149,7 +149,8 @@ export const newRunPage: Page = (root) => {
     let reason = '';
     if (!engine) reason = engines.length ? 'Choose an available engine.' : '';
     else if (!engine.available) reason = `${engine.title} is not available: ${engine.reason ?? 'unknown reason'}`;
-    else if (picked.length < engine.limits.minImages) {
+    // A video gives many frames, so it satisfies any minimum.
+    else if (picked.length < engine.limits.minImages && !picked.some((p) => p.mime.startsWith('video/'))) {
       const need = engine.limits.minImages;
       reason = `${engine.title} needs at least ${need} ${need === 1 ? 'photo' : 'photos'}.`;
     } else if (picked.length > engine.limits.maxImages) reason = `${engine.title} takes at most ${engine.limits.maxImages} photos.`;
@@ -290,7 +291,8 @@ export const newRunPage: Page = (root) => {
   api
     .engines()
     .then((answer) => {
-      engines = answer.engines;
+      // Engines that only run as a stage of a pipeline (they read an earlier stage's output) are chosen in the pipeline's settings.
+      engines = answer.engines.filter((e) => !e.consumes?.length);
       renderEngines();
       const preferred = engines.find((e) => e.id === answer.default && e.available) ?? engines.find((e) => e.available);
       if (preferred) chooseEngine(preferred);

@@ -3,6 +3,9 @@ import { errorBox, h, replaceChildren, spinner, statusPill } from '../dom.ts';
 import { formatDuration, formatPercent, formatWhen, humanize, runDuration } from '../format.ts';
 import { navigate, type Page } from '../router.ts';
 import { settingsForm } from '../settings-form.ts';
+import { SPLAT_FORMATS } from '../splat-formats.ts';
+import type { SplatViewer } from '../splat-viewer.ts';
+import { applyStageEvent, type StageEvent, stagesList } from '../stages-view.ts';
 import { SceneViewer } from '../viewer.ts';
 
 const TERMINAL = new Set(['completed', 'failed', 'canceled']);
@@ -15,6 +18,13 @@ const ARTIFACT_LABELS: Record<string, string> = {
   ply: 'Point cloud · PLY',
   preview: 'Preview · JPEG',
   sog: 'Splats · SOG',
+  'splat-ply': 'Splats · PLY',
+  spz: 'Splats · SPZ',
+  'splat-compressed-ply': 'Splats · compressed PLY',
+  'splat-viewer': 'Splat viewer · HTML',
+  'splat-scene': 'Undistorted scene · ZIP',
+  'splat-preview': 'Training preview · PNG',
+  metrics: 'Metrics · JSON',
 };
 
 const STAGE_LABELS: Record<string, string> = { waiting: 'Waiting for a worker' };
@@ -26,8 +36,8 @@ interface StageMark {
   progress: number;
 }
 
-interface StreamEvent {
-  type: 'status' | 'progress' | 'log' | 'retry';
+interface StreamEvent extends StageEvent {
+  type: 'status' | 'progress' | 'log' | 'retry' | 'stage';
   at?: string;
   status?: string;
   stage?: string | null;
@@ -48,6 +58,10 @@ export const runPage: Page = (root, params) => {
   let run: Run | undefined;
   let source: EventSource | undefined;
   let viewer: SceneViewer | undefined;
+  let splatViewer: SplatViewer | undefined;
+  // The training preview shown now (a blob: URL) and when it was last fetched.
+  let previewUrl: string | undefined;
+  let previewFetchedAt = 0;
   // The camera photo shown now: a blob: URL (fetched with the key) and the fetch in flight.
   let photoUrl: string | undefined;
   let photoFetch: AbortController | undefined;
@@ -69,6 +83,9 @@ export const runPage: Page = (root, params) => {
   const logPre = h('pre', { class: 'log', tabindex: 0, 'aria-label': 'Run log' });
   const logCount = h('span', { class: 'muted small' });
   const cancelButton = h('button', { type: 'button', class: 'button-danger', onclick: () => void cancel() }, 'Cancel run');
+  const stagesView = stagesList();
+  const previewImage = h('img', { alt: 'The splats as they train, rendered from the first training view' });
+  const previewFigure = h('figure', { class: 'train-preview', hidden: true }, previewImage, h('figcaption', null, 'Training preview: the splats rendered from a training view, updated as they train'));
   const liveCard = h(
     'section',
     { class: 'card live', 'aria-labelledby': 'live-heading' },
@@ -76,6 +93,8 @@ export const runPage: Page = (root, params) => {
     progressLabel,
     bar,
     timeline,
+    stagesView.element,
+    previewFigure,
     connection,
   );
   const resultHost = h('div', { class: 'results' });
@@ -144,6 +163,30 @@ export const runPage: Page = (root, params) => {
     );
   }
 
+  function renderStages() {
+    if (!run) return;
+    // A run of several stages shows them instead of its engines' step timeline.
+    stagesView.element.hidden = run.stages.length < 2;
+    timeline.hidden = run.stages.length > 1;
+    stagesView.render(run.stages);
+  }
+
+  /** Fetches the latest training preview (with the key), at most every 2 s. */
+  function refreshPreview(force = false) {
+    if (!force && Date.now() - previewFetchedAt < 2000) return;
+    previewFetchedAt = Date.now();
+    api
+      .artifactObjectUrl(runId, 'splat-preview')
+      .then((url) => {
+        if (disposed) return URL.revokeObjectURL(url);
+        if (previewUrl) URL.revokeObjectURL(previewUrl);
+        previewUrl = url;
+        previewImage.src = url;
+        previewFigure.hidden = false;
+      })
+      .catch(() => {});
+  }
+
   function renderLog() {
     logPre.textContent = logLines.slice(-LOG_LINES).join('\n') || 'No log lines yet.';
     logCount.textContent = logLines.length > LOG_LINES ? `last ${LOG_LINES} of ${logLines.length} lines` : `${logLines.length} lines`;
@@ -164,8 +207,14 @@ export const runPage: Page = (root, params) => {
     if (event.type === 'log' && event.lines) {
       logLines.push(...event.lines);
       renderLog();
+      if (!finishedOnLoad && event.lines.some((line) => line.startsWith('artifact splat-preview stored'))) refreshPreview();
       return;
     }
+    if (event.type === 'stage') {
+      if (!finishedOnLoad && applyStageEvent(run.stages, event)) renderStages();
+      return;
+    }
+    if (!finishedOnLoad && applyStageEvent(run.stages, event)) renderStages();
     if (event.type === 'retry') {
       logLines.push(`retrying (attempt ${event.nextAttempt}) in ${formatDuration(event.delayMs ?? 0)}: ${event.error}`);
       renderLog();
@@ -230,6 +279,7 @@ export const runPage: Page = (root, params) => {
     if (disposed) return;
     renderHead();
     renderProgress();
+    renderStages();
     if (run.status === 'completed') void renderResults(run);
     else if (TERMINAL.has(run.status)) void renderResults(run, false);
   }
@@ -251,7 +301,10 @@ export const runPage: Page = (root, params) => {
     if (resultsShown) return;
     resultsShown = true;
     const parts: HTMLElement[] = [];
-    if (withScene && done.artifacts.glb) parts.push(viewerSection(done));
+    const hasSplats = SPLAT_FORMATS.some((format) => done.artifacts[format.kind]);
+    // Spark (with its WebAssembly) is most of the app's weight: loaded only for runs with splats.
+    if (withScene && hasSplats) parts.push((await import('../splat-section.ts')).splatSection(done, (created) => (splatViewer = created)));
+    else if (withScene && done.artifacts.glb) parts.push(viewerSection(done));
     parts.push(downloadsSection(done));
     parts.push(await rerunSection(done));
     if (!disposed) replaceChildren(resultHost, parts);
@@ -415,6 +468,16 @@ export const runPage: Page = (root, params) => {
     }
     const form = settingsForm(engine.settingsSchema, done.settings);
     const errors = h('div', null);
+    // A run of several stages can start again from any of them, reusing what the earlier ones made.
+    const fromStage =
+      done.stages.length > 1
+        ? h(
+            'select',
+            { id: 'rerun-from-stage', name: 'fromStage' },
+            h('option', { value: '' }, 'The first stage (everything again)'),
+            done.stages.slice(1).map((stage) => h('option', { value: stage.name, disabled: !done.stages.slice(0, done.stages.indexOf(stage)).every((s) => s.status === 'completed' || s.status === 'reused') }, stage.name)),
+          )
+        : null;
     const submit = h('button', { type: 'submit', class: 'button-primary' }, 'Run again with these settings');
     const element = h(
       'form',
@@ -424,7 +487,8 @@ export const runPage: Page = (root, params) => {
           if (!(event.target as HTMLFormElement).reportValidity()) return;
           submit.disabled = true;
           try {
-            const child = await api.rerun(done.runId, form.values());
+            const from = fromStage?.value;
+            const child = from ? await api.rerunFrom(done.runId, from, form.values()) : await api.rerun(done.runId, form.values());
             navigate(`/runs/${child.runId}`);
           } catch (error) {
             replaceChildren(errors, errorBox('Could not start the rerun', describeError(error)));
@@ -432,6 +496,9 @@ export const runPage: Page = (root, params) => {
           }
         },
       },
+      fromStage
+        ? h('div', { class: 'field' }, h('label', { for: 'rerun-from-stage' }, 'Run again from stage'), fromStage, h('p', { class: 'field-help' }, "The stages before it are not run again: their outputs are reused (their settings must stay as they were)."))
+        : null,
       form.element,
       h('div', { class: 'form-actions' }, submit, errors),
     );
@@ -472,7 +539,9 @@ export const runPage: Page = (root, params) => {
       );
       renderHead();
       renderProgress();
+      renderStages();
       renderLog();
+      if (loaded.artifacts['splat-preview'] && !TERMINAL.has(loaded.status)) refreshPreview(true);
       // The stream replays the whole history (stages, log) and then follows live.
       follow();
       if (TERMINAL.has(loaded.status)) void renderResults(loaded, loaded.status === 'completed');
@@ -491,6 +560,8 @@ export const runPage: Page = (root, params) => {
     disposed = true;
     source?.close();
     viewer?.dispose();
+    splatViewer?.dispose();
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
     photoFetch?.abort();
     if (photoUrl) URL.revokeObjectURL(photoUrl);
   };
