@@ -9,6 +9,8 @@ export interface RunJob {
   token: string;
 }
 
+export const runJobKey = (job: RunJob) => `${job.runId}/${job.token}`;
+
 const NO_JOB = '00000000-0000-0000-0000-000000000000';
 const queueName = (engineId: string) => `runs.${engineId}`;
 
@@ -70,6 +72,16 @@ export class RunQueue {
   private assertPrepared(name: string): string {
     if (!this.#created.has(name)) throw new Error(`No queue "${name}": RunQueue.prepare() or prepareNamed() was not given it`);
     return name;
+  }
+
+  /** Every run job still waiting in a queue (not yet taken), as `runId/token`. */
+  async waitingJobs(): Promise<Set<string>> {
+    const waiting = new Set<string>();
+    for (const name of this.#created) {
+      if (!name.startsWith(queueName(''))) continue;
+      for (const job of await this.#boss.findJobs<RunJob>(name, { queued: true })) waiting.add(runJobKey(job.data));
+    }
+    return waiting;
   }
 
   /** Sends a job; inside `trx` when given, so the job exists exactly when the run says it does. */

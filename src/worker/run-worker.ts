@@ -11,7 +11,7 @@ import type { RunRow, RunStageRow } from '../db/schema.ts';
 import { ARTIFACT_FILES, type ArtifactKind } from '../domain/artifacts.ts';
 import { type Engine, type EngineContext, EngineError } from '../engines/engine.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
-import type { RunJob, RunQueue } from '../queue/run-queue.ts';
+import { type RunJob, type RunQueue, runJobKey } from '../queue/run-queue.ts';
 import { RunCanceled, RunTimeLimit, WorkerShutdown } from './abort-reasons.ts';
 import { RunInputs } from './run-inputs.ts';
 import { retryDelayMs } from './retry-policy.ts';
@@ -135,15 +135,22 @@ export class RunWorker {
     }
   }
 
-  /** After a crash of the single embedded process: every run it held goes back in the queue. */
+  /**
+   * After a crash of the single embedded process: every run it was working on goes back in the
+   * queue. A run whose job is still waiting there is left alone — re-queueing it on every restart
+   * would pile up stale jobs that crowd out the live ones.
+   */
   async recoverInterrupted(): Promise<number> {
-    const interrupted = await this.#runs.findInterrupted();
-    for (const row of interrupted) {
+    const waiting = await this.#queue.waitingJobs();
+    let recovered = 0;
+    for (const row of await this.#runs.findInterrupted()) {
       const lease = { runId: row.id, token: row.job_token ?? '', attempt: row.attempt };
+      if (waiting.has(runJobKey(lease))) continue;
       const where = row.stage === 'waiting' ? 'waiting in the queue' : `at stage "${row.stage}"`;
       await this.#execution.requeue(lease, `server restarted while the run was ${where}; re-queued`, { crashed: true });
+      recovered++;
     }
-    return interrupted.length;
+    return recovered;
   }
 
   async handle(job: RunJob): Promise<void> {

@@ -89,6 +89,9 @@ test('kill -9 while runs are queued, uploading and processing: a restart loses n
   const log = await again.fetch(`/api/runs/${running}/stream`);
   const text = await log.text();
   assert.match(text, /server restarted while the run was at stage/);
+  // Its job was still in the queue: it kept that job rather than getting a second one.
+  const waitingLog = await (await again.fetch(`/api/runs/${waiting}/stream`)).text();
+  assert.doesNotMatch(waitingLog, /server restarted/);
 
   await second.kill('SIGTERM');
   await rm(dataDir, { recursive: true, force: true });
