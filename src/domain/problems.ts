@@ -371,7 +371,7 @@ const GENERATION_NOT_FINISHED = type('GENERATION_NOT_FINISHED', 409, 'Conflict')
 export const generationNotFinished = (id: string, jobStatus: string) =>
   new Problem(GENERATION_NOT_FINISHED, `Generation ${id} is ${jobStatus}; only completed generations can be rated or downloaded`, { jobStatus });
 
-const FAL_NOT_CONFIGURED = type('FAL_NOT_CONFIGURED', 503, 'Service Unavailable');
+const FAL_NOT_CONFIGURED = type('FAL_NOT_CONFIGURED', 409, 'Conflict');
 /** A feature that needs fal.ai settings the server was started without. */
 export const falNotConfigured = (feature: string, setting: string) =>
   new Problem(FAL_NOT_CONFIGURED, `${feature} is off on this server: start it with ${setting} set`, { setting });

@@ -234,7 +234,7 @@ test('without FAL_KEY, generation is off and says which setting turns it on', as
     assert.deepEqual([capabilities.generation, capabilities.suggestions, capabilities.evolution], [false, false, false]);
     const view = await blueprintWithPhotos(server, ['disc'], { template: 'fabric' }, 48);
     const refused = await server.json(`/api/blueprints/${view.id}/generate`, jsonBody({}));
-    assert.equal(refused.status, 503);
+    assert.equal(refused.status, 409);
     assert.equal(refused.body.code, 'FAL_NOT_CONFIGURED');
     assert.match(refused.body.detail, /FAL_KEY/);
   } finally {
