@@ -332,8 +332,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (!files.includes(image.name)) report.problems.push(`run_images row ${image.run_id}/${image.name} has no file`);
     }
     for (const scratch of ['tmp', 'work']) {
-      const left = await readdir(join(dataDir, scratch)).catch(() => [] as string[]);
-      if (left.length) report.problems.push(`${scratch}/ still holds ${left.length} entries after a clean shutdown`);
+      // Empty folders (the staging folder) may stay; a file left there is a leak.
+      const entries = await readdir(join(dataDir, scratch), { recursive: true, withFileTypes: true }).catch(() => []);
+      const left = entries.filter((entry) => !entry.isDirectory());
+      if (left.length) report.problems.push(`${scratch}/ still holds ${left.length} files after a clean shutdown: ${left.slice(0, 5).map((e) => e.name).join(', ')}`);
     }
   } finally {
     await store.close();
