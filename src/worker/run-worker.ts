@@ -1,5 +1,5 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.ts';
 import type { RunEventHub } from '../core/run-event-hub.ts';
@@ -183,8 +183,7 @@ export class RunWorker {
       stopWatching();
       this.#active.delete(key);
       this.#onActiveChange();
-      // The run's folder, not just this attempt's: the next attempt (if any) makes its own.
-      await rm(join(this.#options.workRoot, row.id), { recursive: true, force: true });
+      await this.removeWork(row.id, workDir);
       settle();
     }
   }
@@ -197,6 +196,7 @@ export class RunWorker {
       return;
     }
     const engine = this.#engines.get(stage.engine);
+    let failure: { error: unknown } | undefined;
     try {
       await mkdir(workDir, { recursive: true });
       const context = await this.context(row, stage, engine, lease, signal, workDir, reporter);
@@ -210,13 +210,31 @@ export class RunWorker {
       }
       signal.throwIfAborted();
       if (engine.produces.includes('glb')) await this.#postProcessor?.outputs(context, lease, log);
-      await reporter.flush();
-      await this.#execution.complete(lease);
-      log.info('stage completed');
     } catch (error) {
-      await reporter.flush();
-      await this.settleFailure(row, stage, lease, signal, error);
-      log.info({ reason: signal.aborted ? String(signal.reason) : String(error) }, 'stage ended without success');
+      failure = { error };
+    }
+    await reporter.flush();
+    // Before the outcome is recorded: that queues the next stage or attempt, which may start here at once.
+    await this.removeWork(row.id, workDir);
+    if (!failure) {
+      try {
+        await this.#execution.complete(lease);
+        log.info('stage completed');
+        return;
+      } catch (error) {
+        failure = { error };
+      }
+    }
+    await this.settleFailure(row, stage, lease, signal, failure.error);
+    log.info({ reason: signal.aborted ? String(signal.reason) : String(failure.error) }, 'stage ended without success');
+  }
+
+  /** This attempt's folder, then its stage's and its run's folders if nothing else is in them. */
+  private async removeWork(runId: string, workDir: string) {
+    await rm(workDir, { recursive: true, force: true });
+    const runDir = join(this.#options.workRoot, runId);
+    for (const dir of [dirname(workDir), runDir]) {
+      await rmdir(dir).catch(() => {}); // not empty: another attempt or stage of the run is working there
     }
   }
 
