@@ -10,13 +10,7 @@ import { renderSyntheticScene } from '../fixtures/synthetic-scene.ts';
 import { multipart } from '../helpers/images.ts';
 import { jsonBody, startTestServer, type TestServer } from '../helpers/recon.ts';
 import { waitForStatus } from '../helpers/runs.ts';
-
-/** Small enough for seconds per stage on two cores; enough views for COLMAP and one held out. */
-const SETTINGS = {
-  sfm: { maxImageSize: 320, videoFrames: 2 },
-  scene: { maxImageSize: 320 },
-  train: { preset: 'quick', iterations: 150, width: 96, checkpointEvery: 50, previewEvery: 50, progressEvery: 10 },
-};
+import { QUICK_SPLAT_SETTINGS as SETTINGS } from '../helpers/splat-runs.ts';
 
 describe('the splat pipeline on a synthetic scene', () => {
   let server: TestServer;

@@ -68,7 +68,7 @@ test('run page of a splat run: live stages and training preview, then the splats
     assert.ok(fromCamera.foreground > fromCamera.total * 0.3, `from camera 4 the SOG splats fill the view: ${fromCamera.foreground} of ${fromCamera.total}`);
     await page.locator('.viewer').screenshot({ path: join(SCREENSHOTS, 'splat-page-sog-camera-4.png') });
 
-    await page.locator('.rerun summary').click();
+    await page.locator('.rerun > summary').click();
     assert.deepEqual(await page.locator('#rerun-from-stage option').evaluateAll((o) => o.map((x) => x.getAttribute('value'))), ['', 'scene', 'train', 'compress', 'evaluate']);
     assert.deepEqual(errors, []);
   } finally {

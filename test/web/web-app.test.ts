@@ -119,7 +119,7 @@ describe('web app (Chromium)', () => {
   });
 
   test('rerun with changed settings starts a linked run', async () => {
-    await page.locator('.rerun summary').click();
+    await page.locator('.rerun > summary').click();
     await page.locator('.rerun input[name=steps]').fill('2');
     await page.getByRole('button', { name: 'Run again with these settings' }).click();
     await page.waitForURL((url) => RUN_URL.test(url.pathname) && !url.pathname.endsWith(firstRunId));
