@@ -1,5 +1,5 @@
 import { type BinaryMask, ellipseMask, maskBox, type PixelBox } from '../formats/mask.ts';
-import { seededRandom } from './seeded-random.ts';
+import { seededRandom } from '../domain/seeded-random.ts';
 
 /**
  * An elliptical defect region placed at a seeded spot entirely inside the product, about

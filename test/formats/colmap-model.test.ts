@@ -15,6 +15,7 @@ import {
   writeColmapModelText,
 } from "../../src/formats/colmap-model.ts";
 import type { ColmapModel } from "../../src/formats/colmap-model.ts";
+import { seededRandom } from '../../src/domain/seeded-random.ts';
 
 const run = promisify(execFile);
 
@@ -26,15 +27,6 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A consistent model: every camera model, unit quaternions, tracks matching keypoints, ids beyond 32 bits. */
 function syntheticModel(): ColmapModel {

@@ -4,6 +4,7 @@
  * encodings, bad multipart framing, huge headers, path tricks), plus session WebSocket messages.
  * A case is a pure function of (seed, index), so `--seed N --case K` replays it exactly.
  */
+import { seededRandom as random } from '../../src/domain/seeded-random.ts';
 
 /** Ids of real resources, filled in at run time (a case names them, so it stays replayable). */
 export const FIXTURES = ['run', 'key', 'batch', 'session', 'webhook'] as const;
@@ -67,17 +68,6 @@ interface JsonSchema {
 const MULTIPART = new Set(['POST /api/runs/{runId}/images', 'POST /api/batch/runs']);
 const SESSION_SOCKET = '/ws/reconstruct/{id}';
 
-/** mulberry32: small, fast and good enough to pick mutations. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Dice {
   readonly next: () => number;

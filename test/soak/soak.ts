@@ -14,6 +14,7 @@ import { openStore } from '../../src/db/database.ts';
 import { makeImage, multipart } from '../helpers/images.ts';
 import { createDatabase, freePort, startPostgres } from '../helpers/postgres.ts';
 import { startReceiver } from '../webhooks/receiver.ts';
+import { seededRandom as random } from '../../src/domain/seeded-random.ts';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 const FINAL = new Set(['completed', 'failed', 'canceled']);
@@ -49,15 +50,6 @@ export interface SoakReport {
   problems: string[];
 }
 
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
