@@ -26,6 +26,8 @@ describe('COLMAP settings', () => {
       maskWhiteBg: false,
       maskSky: false,
       showCameras: true,
+      videoFrames: 60,
+      videoMaxWidth: 1920,
       maxImageSize: 1600,
       matcher: 'auto',
       exhaustiveMaxImages: 50,
