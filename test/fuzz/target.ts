@@ -15,10 +15,11 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** Columns that background loops (webhook retries, session activity) change on their own. */
 const VOLATILE = new Set(['updated_at', 'last_activity_at', 'attempts', 'attempt_log', 'last_status_code', 'last_error', 'next_attempt_at', 'claim_token', 'delivered_at', 'status_webhook']);
 /**
- * Written by background loops from events that earlier requests caused (webhook deliveries and the
- * dispatcher's cursor), so they may change during any request; the events themselves are compared.
+ * Written by background loops, so they may change during any request: from events that earlier
+ * requests caused (webhook deliveries and the dispatcher's cursor; the events themselves are
+ * compared), and by the worker's heartbeat (its row in workers).
  */
-const ASYNC_TABLES = new Set(['webhook_deliveries', 'webhook_dispatch_cursor']);
+const ASYNC_TABLES = new Set(['webhook_deliveries', 'webhook_dispatch_cursor', 'workers']);
 const METHODS_THAT_CHANGE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface Response {
