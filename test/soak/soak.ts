@@ -40,6 +40,8 @@ export interface SoakReport {
   cancels: number;
   reruns: number;
   lostResponses: number;
+  /** Reruns whose answer was lost (the run may exist; it must still end). */
+  lostReruns: number;
   webhookEvents: number;
   webhookAttempts: number;
   webhookRefusals: number;
@@ -90,6 +92,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     cancels: 0,
     reruns: 0,
     lostResponses: 0,
+    lostReruns: 0,
     webhookEvents: 0,
     webhookAttempts: 0,
     webhookRefusals: 0,
@@ -216,6 +219,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (finished.length && rand() < 0.08) {
         const source = finished[Math.floor(rand() * finished.length)]!;
         const rerun = await call(`/api/runs/${source}/rerun`, json({}));
+        // The server died before answering: the rerun may exist, queued, with nobody knowing its id.
+        if (!rerun) report.lostReruns++;
         if (rerun && rerun.status < 300) {
           ledger.add(rerun.body.runId);
           report.reruns++;
@@ -269,7 +274,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const store = await openStore(loadConfig({ RECON_DATA_DIR: dataDir, ...(databaseUrl && { DATABASE_URL: databaseUrl }) }));
   try {
     const db = store.db;
-    const runs = (await sql<{ id: string; status: string }>`select id, status from runs`.execute(db)).rows;
+    const runs = (await sql<{ id: string; status: string; parent_run_id: string | null }>`select id, status, parent_run_id from runs`.execute(db)).rows;
     const lastEvents = (
       await sql<{ run_id: string; status: string }>`
         select distinct on (run_id) run_id, data->>'status' as status from run_events
@@ -277,7 +282,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     ).rows;
     const eventStatus = new Map(lastEvents.map((e) => [e.run_id, e.status]));
     const known = new Set(runs.map((r) => r.id));
+    let unknownReruns = 0;
     for (const run of runs) {
+      if (!ledger.has(run.id) && run.parent_run_id && ledger.has(run.parent_run_id)) {
+        // A rerun whose answer was lost: queued at once, so it must have ended like any other run.
+        unknownReruns++;
+        if (!['completed', 'failed', 'canceled'].includes(run.status)) report.problems.push(`rerun ${run.id} (answer lost) is stuck ${run.status}`);
+        continue;
+      }
       if (!ledger.has(run.id)) {
         // A create whose answer was lost: a draft with no images, never processed.
         if (run.status !== 'queued' && run.status !== 'uploading') report.problems.push(`run ${run.id} is not ours but ${run.status}`);
@@ -287,7 +299,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (eventStatus.get(run.id) !== run.status) report.problems.push(`run ${run.id} is ${run.status} but its event log ends at ${eventStatus.get(run.id)}`);
     }
     report.runs = ledger.size;
-    const drafts = runs.filter((r) => !ledger.has(r.id)).length;
+    if (unknownReruns > report.lostReruns) report.problems.push(`${unknownReruns} reruns nobody asked for (only ${report.lostReruns} rerun answers were lost)`);
+    const drafts = runs.filter((r) => !ledger.has(r.id)).length - unknownReruns;
     if (drafts > report.lostResponses) report.problems.push(`${drafts} runs nobody asked for (only ${report.lostResponses} answers were lost)`);
     for (const runId of ledger) if (!known.has(runId)) report.problems.push(`run ${runId} was lost`);
 
