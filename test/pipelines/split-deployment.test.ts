@@ -35,7 +35,7 @@ after(async () => {
   for (const dir of folders) await rm(dir, { recursive: true, force: true });
 });
 
-test('a split deployment: SfM on the CPU worker, training on the GPU worker, stages passed through S3, each stage charged at its worker’s rate', async () => {
+test('a split deployment: SfM on the CPU worker, training on the GPU worker, stages passed through S3, each stage charged at its worker’s rate', async (t) => {
   const shared = { DATABASE_URL: pg.url, ...s3.env, RECON_ENGINE_CONCURRENCY: '1', RECON_LOG_LEVEL: 'info' };
   const serverData = await folder('server');
   const server = await startServeProcess(await freePort(), { ...shared, RECON_DATA_DIR: serverData }, ['--no-workers']);
@@ -76,8 +76,10 @@ test('a split deployment: SfM on the CPU worker, training on the GPU worker, sta
     assert.ok(stage.seconds > 0, `${stage.name} took time`);
     assert.ok(Math.abs(stage.cost - (stage.seconds * rate) / 3600) < 1e-6, `${stage.name}: ${stage.cost} = ${stage.seconds} s × ${rate}/h`);
   }
+  for (const stage of run.stages) t.diagnostic(`${stage.name} (${stage.engine}) on ${stage.worker}: ${stage.seconds.toFixed(1)} s × ${stage.costPerHour}/h = ${stage.cost.toFixed(6)}`);
   const total = run.stages.reduce((sum: number, s: { cost: number }) => sum + s.cost, 0);
   assert.ok(Math.abs(run.usage.cost - total) < 1e-6, `run cost ${run.usage.cost} is the stages' ${total}`);
+  t.diagnostic(`run: ${run.usage.seconds.toFixed(1)} s of worker time, cost ${run.usage.cost.toFixed(6)}`);
 
   // Each stage read the previous one's outputs from the bucket: the artifacts are there, none on the server.
   const keys = await s3.keys(`runs/${runId}/`);
