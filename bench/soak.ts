@@ -25,6 +25,13 @@ const report = await runSoak({
   seed: Number(values.seed),
   log: (line) => console.log(`  ${line}`),
 });
-for (const problem of report.problems.slice(0, 50)) console.log(`PROBLEM ${problem}`);
+// Grouped by kind (run ids left out), then the first few as they were.
+const kinds = new Map<string, number>();
+for (const problem of report.problems) {
+  const kind = problem.replace(/\b(run|bp|wh)_[0-9a-z_]+/g, '<id>');
+  kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+}
+for (const [kind, count] of kinds) console.log(`PROBLEM ×${count} ${kind}`);
+for (const problem of report.problems.slice(0, 20)) console.log(`  e.g. ${problem}`);
 console.log(JSON.stringify({ ...report, problems: report.problems.length }));
 process.exitCode = report.problems.length ? 1 : 0;

@@ -6,7 +6,7 @@
  * DURATION_S seconds), alternating baseline and Recon for ROUNDS rounds. The Recon run is
  * realistic: IMAGES uploaded JPEGs, processed to `completed` by the test engine, so the answer
  * holds its images and artifacts. Any non-2xx answer, error or timeout fails the bench. Goal:
- * best Recon rps / best baseline rps >= 0.5; nothing here asserts on timing.
+ * median Recon rps / median baseline rps >= 0.6 (issue #13); nothing here asserts on timing.
  *
  * Run: node_modules/.bin/node bench/status.ts [--profile] [--breakdown]   (last line: JSON)
  * `--profile` runs the Recon child under --cpu-prof and prints where its main thread spent the
@@ -29,6 +29,7 @@ import { max, median, mib, round, table } from './lib/report.ts';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const WARMUP_S = 1;
+const GOAL_MEDIAN_RATIO = 0.6;
 const CONNECTIONS = 10;
 const IMAGES = 6;
 const PROFILE = process.argv.includes('--profile');
@@ -314,7 +315,7 @@ async function main() {
       ),
     );
     console.log('');
-    console.log(`requests/s recon/baseline: best ${ratioBest.toFixed(3)}, median ${ratioMedian.toFixed(3)}   (goal >= 0.5: ${ratioBest >= 0.5 ? 'met' : 'MISSED'})`);
+    console.log(`requests/s recon/baseline: best ${ratioBest.toFixed(3)}, median ${ratioMedian.toFixed(3)}   (goal: median >= ${GOAL_MEDIAN_RATIO}: ${ratioMedian >= GOAL_MEDIAN_RATIO ? 'met' : 'MISSED'})`);
     console.log(`for reference, recon GET /api/health (no database) / baseline: best ${(health.best / base0.best).toFixed(3)}`);
 
     if (PROFILE) {
@@ -354,7 +355,7 @@ async function main() {
         reconHealthRps: { best: Math.round(health.best), median: Math.round(health.median), ratio: round(health.best / base0.best) },
         serverCpuMicrosPerHealthRequest: Math.round(health.cpuMicros),
         reconAnswerBytes: reconBody.length,
-        goal: { ratio: 0.5, met: ratioBest >= 0.5 },
+        goal: { medianRatio: GOAL_MEDIAN_RATIO, met: ratioMedian >= GOAL_MEDIAN_RATIO },
         ...(cpuMicros && { breakdownCpuMicros: cpuMicros }),
       }),
     );

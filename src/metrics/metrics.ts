@@ -96,12 +96,13 @@ export class ReconMetrics {
 
   /** Times every request by its route pattern (never the raw URL: ids would explode the labels). */
   instrumentHttp(app: FastifyInstance) {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
       this.#httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
       const length = Number(request.headers['content-length']);
       const multipart = request.headers['content-type']?.startsWith('multipart/') === true;
       if (multipart && Number.isFinite(length) && length > 0) this.#uploadBytes.inc({ route }, length);
+      done();
     });
   }
 

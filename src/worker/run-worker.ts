@@ -184,6 +184,7 @@ export class RunWorker {
       this.#active.delete(key);
       this.#onActiveChange();
       await this.removeWork(row.id, workDir);
+      await this.removeWorkOfEndedRun(row.id);
       settle();
     }
   }
@@ -227,6 +228,17 @@ export class RunWorker {
     }
     await this.settleFailure(row, stage, lease, signal, failure.error);
     log.info({ reason: signal.aborted ? String(signal.reason) : String(failure.error) }, 'stage ended without success');
+  }
+
+  /**
+   * Once the run has ended nothing will come back for its folder, which may still hold attempts a
+   * killed process never finished (re-queued, then finished by this one).
+   */
+  private async removeWorkOfEndedRun(runId: string) {
+    // Unreadable (the database is away): left for removeStaleWork at the next start.
+    const row = await this.#runs.find(runId).catch(() => 'unknown' as const);
+    if (row === 'unknown') return;
+    if (!row || isTerminal(row.status)) await rm(join(this.#options.workRoot, runId), { recursive: true, force: true });
   }
 
   /** This attempt's folder, then its stage's and its run's folders if nothing else is in them. */

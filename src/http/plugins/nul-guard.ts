@@ -17,10 +17,11 @@ function holdsNul(value: unknown, depth = 0): boolean {
  * fail deep in a query as a 500. It is refused up front instead, in the URL and in JSON bodies.
  */
 export function nulGuardPlugin(app: FastifyInstance) {
-  app.addHook('onRequest', async (request) => {
-    if (NUL_IN_URL.test(request.url)) throw nulCharacter('The URL');
+  // Callback hooks, not async ones: they run on every request, and a promise each is measurable there.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(NUL_IN_URL.test(request.url) ? nulCharacter('The URL') : undefined);
   });
-  app.addHook('preValidation', async (request) => {
-    if (request.body !== undefined && holdsNul(request.body)) throw nulCharacter('The request body');
+  app.addHook('preValidation', (request, _reply, done) => {
+    done(request.body !== undefined && holdsNul(request.body) ? nulCharacter('The request body') : undefined);
   });
 }
