@@ -243,15 +243,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
   await lifecycle;
 
-  // Every run reaches a final status.
-  const settleBy = Date.now() + 300_000;
+  // Every run reaches a final status. Submitting can outrun the workers, leaving a backlog that
+  // drains for minutes: a run is stuck only when no run has ended for STUCK_AFTER_MS.
+  const STUCK_AFTER_MS = 120_000;
+  const giveUpAt = Date.now() + 30 * 60_000;
+  let lastEndAt = Date.now();
   let pending = [...ledger];
-  while (pending.length && Date.now() < settleBy) {
+  while (pending.length && Date.now() - lastEndAt < STUCK_AFTER_MS && Date.now() < giveUpAt) {
     const still: string[] = [];
     for (const runId of pending) {
       const run = await call(`/api/runs/${runId}`);
       if (!run || !FINAL.has(run.body.status)) still.push(runId);
     }
+    if (still.length < pending.length) lastEndAt = Date.now();
     pending = still;
     if (pending.length) await sleep(1000);
   }
