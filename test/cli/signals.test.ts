@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { makeImage, multipart } from '../helpers/images.ts';
 import { freePort } from '../helpers/postgres.ts';
-import { jsonBody, type TestServer } from '../helpers/recon.ts';
+import { jsonBody } from '../helpers/recon.ts';
+import { httpClient } from '../helpers/recon-process.ts';
 import { waitForStatus } from '../helpers/runs.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'recon.js');
@@ -28,16 +29,7 @@ async function startWrapper(dataDir: string, port: number) {
     if (Date.now() > deadline) throw new Error(`recon did not start: ${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const fetchAt = (path: string, init?: RequestInit) => fetch(new URL(path, url), init);
-  const api = {
-    url,
-    fetch: fetchAt,
-    async json(path: string, init?: RequestInit) {
-      const response = await fetchAt(path, init);
-      const text = await response.text();
-      return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-    },
-  } as TestServer;
+  const api = httpClient(url);
   return { wrapper, api, output: () => output };
 }
 
