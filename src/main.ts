@@ -1,19 +1,32 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from './cli/args.ts';
-import { enginesCommand } from './cli/engines.ts';
-import { inspectCommand } from './cli/inspect.ts';
-import { KeysCliError, keysCommand } from './cli/keys.ts';
+import { KeysCliError, UsageError } from './cli/args.ts';
 import { closeOnSignals } from './cli/shutdown.ts';
 import { buildWebAppInBackground } from './cli/web-app-build.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { createLogger } from './logger.ts';
-import { rerunCommand, runCommand } from './cli/run.ts';
-import { cancelCommand, downloadCommand, logsCommand, lsCommand, statusCommand } from './cli/runs.ts';
 import { HELP } from './cli/usage.ts';
-import { workersCommand } from './cli/workers.ts';
-import { blueprintCommand } from './cli/blueprint.ts';
 import { ReconApiError, ReconConnectionError } from './sdk/client.ts';
+
+type Command = (args: string[]) => Promise<unknown>;
+/**
+ * Each command's module is loaded when that command runs: together they take over a second to
+ * load (the engine registry alone most of it), and every CLI call paid for all of them.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./cli/run.ts')).runCommand,
+  rerun: async () => (await import('./cli/run.ts')).rerunCommand,
+  ls: async () => (await import('./cli/runs.ts')).lsCommand,
+  status: async () => (await import('./cli/runs.ts')).statusCommand,
+  logs: async () => (await import('./cli/runs.ts')).logsCommand,
+  download: async () => (await import('./cli/runs.ts')).downloadCommand,
+  cancel: async () => (await import('./cli/runs.ts')).cancelCommand,
+  engines: async () => (await import('./cli/engines.ts')).enginesCommand,
+  workers: async () => (await import('./cli/workers.ts')).workersCommand,
+  keys: async () => (await import('./cli/keys.ts')).keysCommand,
+  inspect: async () => (await import('./cli/inspect.ts')).inspectCommand,
+  blueprint: async () => (await import('./cli/blueprint.ts')).blueprintCommand,
+};
 
 const USAGE = `recon — photos in, 3D scenes out
 
@@ -93,30 +106,6 @@ async function main(argv: string[]): Promise<unknown> {
     case 'demo':
       if (rest.includes('--help') || rest.includes('-h')) return console.log(HELP.demo);
       return (await import('./cli/demo.ts')).runDemo({ keepServing: process.stdout.isTTY === true && !rest.includes('--exit'), splat: rest.includes('--splat') });
-    case 'run':
-      return runCommand(rest);
-    case 'rerun':
-      return rerunCommand(rest);
-    case 'ls':
-      return lsCommand(rest);
-    case 'status':
-      return statusCommand(rest);
-    case 'logs':
-      return logsCommand(rest);
-    case 'download':
-      return downloadCommand(rest);
-    case 'cancel':
-      return cancelCommand(rest);
-    case 'engines':
-      return enginesCommand(rest);
-    case 'workers':
-      return workersCommand(rest);
-    case 'keys':
-      return keysCommand(rest);
-    case 'inspect':
-      return inspectCommand(rest);
-    case 'blueprint':
-      return blueprintCommand(rest);
     case 'help':
       if (rest[0] && rest[0] in HELP) return console.log(HELP[rest[0] as keyof typeof HELP]);
       if (rest[0]) return main([rest[0], '--help']);
@@ -125,8 +114,11 @@ async function main(argv: string[]): Promise<unknown> {
     case '--help':
     case '-h':
       return console.log(USAGE);
-    default:
-      throw new UsageError(`Unknown command "${command}".`, USAGE);
+    default: {
+      const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+      if (!load) throw new UsageError(`Unknown command "${command}".`, USAGE);
+      return (await load())(rest);
+    }
   }
 }
 

@@ -10,6 +10,9 @@ export class UsageError extends Error {
   }
 }
 
+/** A mistake the user can fix (an unknown key id, an unreachable server): printed as is, exit code 2. */
+export class KeysCliError extends Error {}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 function distance(a: string, b: string) {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { KeysCliError } from './args.ts';
 import { ApiKeyService, type ApiKeyView } from '../auth/key-service.ts';
 import { loadConfig } from '../config.ts';
 import { ApiKeysRepository } from '../db/api-keys-repository.ts';
@@ -20,8 +21,6 @@ interface KeyBackend {
   revoke(id: string): Promise<void>;
   close(): Promise<void>;
 }
-
-export class KeysCliError extends Error {}
 
 /** `recon keys …`: prints to stdout, throws KeysCliError for the user's mistakes. */
 export async function keysCommand(args: string[], env: Record<string, string | undefined> = process.env): Promise<void> {

@@ -8,6 +8,7 @@ import type { HttpDeps } from './deps.ts';
 import { endStreamsOnClose } from './event-stream.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { badUrlEncoding, routeNotFound } from '../domain/problems.ts';
+import { drainOnClosePlugin } from './plugins/drain-on-close.ts';
 import { nulGuardPlugin } from './plugins/nul-guard.ts';
 import { clientErrorHandler, problemsPlugin, sendProblem } from './plugins/problems.ts';
 import { rateLimitsPlugin } from './plugins/rate-limits.ts';
@@ -65,6 +66,7 @@ export async function buildApp(deps: HttpDeps, log: Logger): Promise<FastifyInst
   app.decorateRequest('owner', null);
   problemsPlugin(app);
   endStreamsOnClose(app);
+  drainOnClosePlugin(app);
   nulGuardPlugin(app);
   // Before any route, so every request (refused ones included) is timed.
   deps.metrics.instrumentHttp(app);

@@ -29,6 +29,9 @@ describe('fal faults', () => {
       { status: 504, errorType: 'request_timeout', detail: 'Request timed out' },
     );
     faults.plan.submit.push({ status: 502, errorType: 'runner_incomplete_response', detail: 'Incomplete response' });
+    // One planned loss and one planned duplicate so both always happen; the rates add more at random.
+    faults.webhooks.lose = 1;
+    faults.webhooks.duplicate = 1;
     faults.webhooks.loseRate = 0.3;
     faults.webhooks.duplicateRate = 0.4;
     faults.webhooks.maxDelayMs = 150;
@@ -49,6 +52,8 @@ describe('fal faults', () => {
     } finally {
       faults.rate429 = {};
       faults.rate5xx = {};
+      faults.webhooks.lose = 0;
+      faults.webhooks.duplicate = 0;
       faults.webhooks.loseRate = 0;
       faults.webhooks.duplicateRate = 0;
       faults.webhooks.maxDelayMs = 0;
