@@ -89,6 +89,7 @@ async function serve(args: string[], workerOnly: boolean) {
     const url = await recon.listen();
     log.info({ url, dataDir: config.dataDir, database: recon.store.kind }, `Recon is listening on ${url}`);
   } else {
+    await recon.takeJobs();
     if (!config.s3) log.warn('no S3_BUCKET: this worker keeps run files in its own data folder, which only works on the server’s machine and folder');
     log.info({ name: config.workers.name, engines: recon.worker?.engines() ?? [] }, 'worker started');
   }

@@ -9,8 +9,6 @@ import { isLoopbackHost } from './auth/loopback.ts';
 import { type BlobArea, RUN_AREA } from './blobs/blob-keys.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
-import { S3BlobStore } from './blobs/s3-blob-store.ts';
-import { createS3Client } from './blobs/s3-client.ts';
 import { BlobSweep, type BlobSweepReport } from './core/blob-sweep.ts';
 import { ImageUploads } from './core/image-uploads.ts';
 import { Periodic } from './core/periodic.ts';
@@ -65,7 +63,10 @@ export interface Recon {
   worker: RunWorker | undefined;
   /** Where the HTTP server listens, once `listen()` ran. */
   url: string | undefined;
+  /** Opens the HTTP port, then takes jobs: the first /api/health need not wait for every queue's first fetch. */
   listen(): Promise<string>;
+  /** Starts taking queued jobs, once (listen() does; a process that serves no HTTP, like `recon worker`, calls it). */
+  takeJobs(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +91,8 @@ async function openBlobStores(config: Config, cleanups: (() => Promise<void>)[])
     const stagingDir = join(config.dataDir, 'tmp', 'staging');
     return (area) => new LocalBlobStore(join(config.dataDir, area.name), { stagingDir, area });
   }
+  // The AWS SDK is a fifth of a second and 15 MB of heap: loaded only by servers that use S3.
+  const [{ S3BlobStore }, { createS3Client }] = await Promise.all([import('./blobs/s3-blob-store.ts'), import('./blobs/s3-client.ts')]);
   const client = createS3Client(config.s3);
   cleanups.push(async () => client.destroy());
   const { bucket, prefix, partBytes, partConcurrency, presignSeconds } = config.s3;
@@ -206,9 +209,10 @@ export async function startRecon(config: Config, options: StartOptions): Promise
 
     const workers = new WorkersService({ repo: new WorkersRepository(store.db), runs: runsRepository });
     let worker: RunWorker | undefined;
+    let takeJobs = async () => {};
     if (options.workers ?? config.runWorkers) {
       let presence: WorkerPresence | undefined;
-      worker = new RunWorker({
+      const running = new RunWorker({
         name: config.workers.name,
         onActiveChange: () => presence?.changed(),
         queue,
@@ -231,27 +235,34 @@ export async function startRecon(config: Config, options: StartOptions): Promise
           ...(config.workerEngines && { engines: config.workerEngines }),
         },
       });
+      worker = running;
       if (store.kind === 'pglite') {
-        const recovered = await worker.recoverInterrupted();
+        const recovered = await running.recoverInterrupted();
         if (recovered) log.warn({ runs: recovered }, 're-queued runs interrupted by a restart');
       }
-      await worker.removeStaleWork();
-      await worker.start({ onlyAvailable: store.kind === 'postgres' });
-      const running = worker;
-      presence = new WorkerPresence({
-        workers,
-        identity: { id: randomUUID(), name: config.workers.name, version: RECON_VERSION },
-        heartbeatSeconds: config.workers.heartbeatSeconds,
-        state: () => ({ engines: running.engines(), running: running.running() }),
-        log,
-      });
-      await presence.start();
-      const beating = presence;
+      await running.removeStaleWork();
+      let taking: Promise<void> | undefined;
+      takeJobs = () => {
+        taking ??= (async () => {
+          await running.start({ onlyAvailable: store.kind === 'postgres' });
+          presence = new WorkerPresence({
+            workers,
+            identity: { id: randomUUID(), name: config.workers.name, version: RECON_VERSION },
+            heartbeatSeconds: config.workers.heartbeatSeconds,
+            state: () => ({ engines: running.engines(), running: running.running() }),
+            log,
+          });
+          await presence.start();
+          await blueprints.startWorker();
+        })();
+        return taking;
+      };
       cleanups.push(async () => {
+        if (!taking) return;
+        await taking.catch(() => {});
         await running.stop();
-        await beating.stop();
+        await presence?.stop();
       });
-      await blueprints.startWorker();
     }
 
     const predictions = new PredictionsService(runs, blobs);
@@ -319,8 +330,10 @@ export async function startRecon(config: Config, options: StartOptions): Promise
         }
         const address = await app.listen({ host: config.host, port: config.port });
         recon.url = address.replace('[::1]', 'localhost');
+        await takeJobs();
         return recon.url;
       },
+      takeJobs,
       close,
     };
     return recon;

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InputFormat } from '@playcanvas/splat-transform';
-import { compressSplats, splatCompressSettings } from '../../src/engines/splat-compress/index.ts';
+import { compressSplats } from '../../src/engines/splat-compress/compress.ts';
+import { splatCompressSettings } from '../../src/engines/splat-compress/settings.ts';
 import { readSplatTable, tableToCloud } from '../../src/engines/splat-tables.ts';
 import type { GaussianCloud } from '../../src/splat/index.ts';
 import { round } from './report.ts';

@@ -18,6 +18,8 @@ interface StageClock {
  * The server's Prometheus metrics, in a registry of its own. Run metrics follow the run event
  * log (so runs worked by any process are seen), queue depth is counted by SQL when scraped.
  */
+const EVENT_LOOP_SAMPLE_MS = 200;
+
 export class ReconMetrics {
   readonly registry = new Registry();
   readonly #runsTotal: Counter<'engine' | 'status'>;
@@ -31,7 +33,9 @@ export class ReconMetrics {
   #unwatch: (() => void) | undefined;
 
   constructor(deps: { analytics: AnalyticsRepository; engineIds: () => string[] }) {
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop lag histogram samples on a timer; at prom-client's default 10 ms that timer
+    // woke an idle server 100 times a second (most of its idle CPU). A stall still shows in full.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     const registers = [this.registry];
     this.#runsTotal = new Counter({
       name: 'recon_runs_total',

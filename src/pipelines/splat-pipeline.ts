@@ -4,7 +4,7 @@ import { splatCompressSettings } from '../engines/splat-compress/index.ts';
 import { splatEvaluateSettings } from '../engines/splat-evaluate/index.ts';
 import { splatSceneSettings } from '../engines/splat-scene/index.ts';
 import { type SplatTrainSettings, trainerKnobs } from '../engines/splat-train/settings.ts';
-import { resolveSplatSettings } from '../splat/index.ts';
+import { resolveSplatSettings } from '../splat/settings.ts';
 import type { Pipeline } from './pipeline.ts';
 import { stageChoice, withoutEngine } from './stage-choice.ts';
 

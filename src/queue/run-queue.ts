@@ -1,7 +1,8 @@
 import { fromKysely, fromPglite, PgBoss } from 'pg-boss';
-import type { Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Store } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
+import { type DueJobs, JobWaker } from './job-waker.ts';
 
 export interface RunJob {
   runId: string;
@@ -16,6 +17,27 @@ const queueName = (engineId: string) => `runs.${engineId}`;
 
 /** A day: runs are bounded by their own time limits, never by pg-boss's expiry. */
 const JOB_EXPIRY_SECONDS = 24 * 3600;
+/**
+ * Workers are woken (NOTIFY on send, the JobWaker for everything else), so pg-boss's own polling
+ * is only a last resort: each worker polling every half second cost an idle server 6–10 % of a core.
+ */
+const WORKER_POLL_SECONDS = 300;
+/** pg-boss chores Recon does not depend on (flows, the queue settings cache). */
+const IDLE_CHORE_SECONDS = 300;
+/** The longest a job that fell due without a wake-up (sent by another process for later) waits. */
+const WAKER_BACKSTOP_MS = 5_000;
+
+/** pg-boss's own clock (`job_now()`), so due times agree with the database's, not this machine's. */
+function dueJobsIn(db: Kysely<Database>): DueJobs {
+  return async (queues) => {
+    const { rows } = await sql<{ name: string; in_ms: number }>`
+      select name, (extract(epoch from min(start_after) - pgboss.job_now()) * 1000)::float8 as in_ms
+      from pgboss.job
+      where name in (${sql.join(queues)}) and state in ('created', 'retry')
+      group by name`.execute(db);
+    return new Map(rows.map((row) => [row.name, Number(row.in_ms)]));
+  };
+}
 
 export interface RunQueueOptions {
   /** A job whose worker stops beating for this long (a process killed, a machine gone) is retried elsewhere. */
@@ -29,20 +51,39 @@ export class RunQueue {
   readonly #boss: PgBoss;
   readonly #options: RunQueueOptions;
   readonly #created = new Set<string>();
+  readonly #working = new Set<string>();
+  readonly #waker: JobWaker;
 
-  private constructor(boss: PgBoss, options: RunQueueOptions) {
+  private constructor(boss: PgBoss, options: RunQueueOptions, dueJobs: DueJobs, onError: (error: Error) => void) {
     this.#boss = boss;
     this.#options = options;
+    this.#waker = new JobWaker({ dueJobs, queues: () => [...this.#working], wake: (name) => this.#wake(name), onError }, WAKER_BACKSTOP_MS);
   }
 
   static async start(store: Store, onError: (error: Error) => void, options: RunQueueOptions): Promise<RunQueue> {
-    const supervision = { superviseIntervalSeconds: options.superviseSeconds, monitorIntervalSeconds: options.superviseSeconds };
+    // Neither cron schedules nor job dependencies are used: `schedule: false` and a long flow
+    // interval spare their five-second polls.
+    const common = {
+      superviseIntervalSeconds: options.superviseSeconds,
+      monitorIntervalSeconds: options.superviseSeconds,
+      schedule: false,
+      useListenNotify: true,
+      flowIntervalSeconds: IDLE_CHORE_SECONDS,
+      queueCacheIntervalSeconds: IDLE_CHORE_SECONDS,
+    };
     const boss = store.pglite
-      ? new PgBoss({ db: fromPglite(store.pglite), backend: 'pglite', ...supervision } as ConstructorParameters<typeof PgBoss>[0])
-      : new PgBoss({ connectionString: store.connectionString, max: 5, ...supervision });
+      ? new PgBoss({ db: fromPglite(store.pglite), backend: 'pglite', ...common } as ConstructorParameters<typeof PgBoss>[0])
+      : new PgBoss({ connectionString: store.connectionString, max: 5, ...common });
     boss.on('error', onError);
     await boss.start();
-    return new RunQueue(boss, options);
+    return new RunQueue(boss, options, dueJobsIn(store.db), onError);
+  }
+
+  /** Every idle worker of the queue in this process fetches now. */
+  #wake(name: string): void {
+    for (const worker of this.#boss.getWipData({ includeInternal: false })) {
+      if (worker.name === name) this.#boss.notifyWorker(worker.id);
+    }
   }
 
   /**
@@ -58,7 +99,8 @@ export class RunQueue {
   async prepareNamed(name: string): Promise<void> {
     // Retries here only cover a worker process that vanished mid-job (missed heartbeats); engine
     // failures are retried by the worker itself, as new jobs, so they show in the run's events.
-    const options = { retryLimit: 3, retryDelay: 5, heartbeatSeconds: this.#options.heartbeatSeconds, expireInSeconds: JOB_EXPIRY_SECONDS };
+    // notify: a send wakes the queue's workers (in every process) when its transaction commits.
+    const options = { retryLimit: 3, retryDelay: 5, heartbeatSeconds: this.#options.heartbeatSeconds, expireInSeconds: JOB_EXPIRY_SECONDS, notify: true };
     await this.#boss.createQueue(name, options);
     // createQueue leaves an existing queue as it was: a changed heartbeat takes effect here.
     await this.#boss.updateQueue(name, options);
@@ -95,6 +137,7 @@ export class RunQueue {
       ...(options.delayMs ? { startAfter: new Date(Date.now() + options.delayMs) } : {}),
       ...(options.trx ? { db: fromKysely(options.trx) } : {}),
     });
+    if (options.delayMs) this.#waker.checkIn(options.delayMs);
   }
 
   async work(engineId: string, concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<void> {
@@ -103,9 +146,19 @@ export class RunQueue {
 
   /** Runs `handler` for each job of the named queue, at most `concurrency` at once in this process. */
   async workNamed<T extends object>(name: string, concurrency: number, handler: (job: T) => Promise<void>): Promise<void> {
-    await this.#boss.work<T>(this.assertPrepared(name), { localConcurrency: concurrency, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-      if (job) await handler(job.data);
+    const polling = { pollingIntervalSeconds: WORKER_POLL_SECONDS, notifyPollingIntervalSeconds: WORKER_POLL_SECONDS };
+    await this.#boss.work<T>(this.assertPrepared(name), { localConcurrency: concurrency, ...polling }, async ([job]) => {
+      try {
+        if (job) await handler(job.data);
+      } finally {
+        // pg-boss would otherwise sleep until the next poll before taking the job waiting behind this one.
+        this.#waker.checkNow();
+      }
     });
+    this.#working.add(name);
+    // Jobs already waiting (a restart, a backlog) are taken by the workers' first fetch; those
+    // due later are found here.
+    this.#waker.checkNow();
   }
 
   /** Stops fetching new jobs for these engines (jobs in hand carry on). */
@@ -114,10 +167,12 @@ export class RunQueue {
   }
 
   async stopNamed(names: string[]): Promise<void> {
+    for (const name of names) this.#working.delete(name);
     await Promise.all(names.map((name) => this.#boss.offWork(this.assertPrepared(name), { wait: false })));
   }
 
   async stop(): Promise<void> {
+    this.#waker.stop();
     await this.#boss.stop({ graceful: false, close: true, timeout: 2000 });
   }
 }

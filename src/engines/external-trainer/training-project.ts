@@ -2,7 +2,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readColmapModel, writeColmapModelBinary } from '../../formats/colmap-model.ts';
 import { unzipToFolder } from '../../formats/unzip-folder.ts';
-import { splitViews } from '../../splat/index.ts';
+import { splitViews } from '../../splat/view.ts';
 import { SCENE_IMAGES, SCENE_MODEL } from '../splat-scene/index.ts';
 
 export interface TrainingProject {

@@ -1,8 +1,6 @@
 import { type Engine, type EngineContext, EngineError } from '../engine.ts';
-import { compressSplats } from './compress.ts';
 import { type SplatCompressSettings, splatCompressSettings } from './settings.ts';
 
-export { compressSplats } from './compress.ts';
 export { splatCompressSettings } from './settings.ts';
 
 /**
@@ -29,6 +27,9 @@ async function compress(ctx: EngineContext<SplatCompressSettings>): Promise<void
   if (!ply) throw new EngineError('No trained splats (splat.ply) from an earlier stage', { hint: 'The train stage must run before compression' });
   const s = ctx.settings;
   ctx.progress('cleaning', 0, 'Reading and cleaning the trained splats');
+  // Loaded here, not with the engine list: splat-transform (and PlayCanvas under it) is half a
+  // second and 24 MB of heap that every server start paid for.
+  const { compressSplats } = await import('./compress.ts');
   const result = await compressSplats(ply, ctx.workDir, s, { signal: ctx.signal, onWrite: (file, index, total) => ctx.progress('writing', index / total, `Writing ${file}`) });
   const { clean } = result;
   ctx.log(

@@ -4,10 +4,9 @@ import type { InputFormat } from '@playcanvas/splat-transform';
 import { z } from 'zod';
 import type { ArtifactKind } from '../../domain/artifacts.ts';
 import { unzipToFolder } from '../../formats/unzip-folder.ts';
-import { type Evaluation, evaluate, loadColmapScene, splitViews } from '../../splat/index.ts';
+import type { Evaluation } from '../../splat/index.ts';
 import { type Engine, type EngineContext, EngineError } from '../engine.ts';
 import { SCENE_IMAGES, SCENE_MODEL } from '../splat-scene/index.ts';
-import { readSplatTable, tableToCloud } from '../splat-tables.ts';
 
 export const splatEvaluateSettings = z.object({
   holdoutEvery: z.number().int().min(0).max(1000).default(8).describe('The same hold-out as training: sorted by name, every n-th view is a test view'),
@@ -59,6 +58,8 @@ async function evaluateSplats(ctx: EngineContext<SplatEvaluateSettings>): Promis
   ctx.progress('loading', 0, 'Reading the views');
   const dir = join(ctx.workDir, 'scene');
   await unzipToFolder(sceneZip, dir);
+  // The renderer and splat-transform load when a run is scored, not with the engine list at every start.
+  const [{ evaluate, loadColmapScene, splitViews }, { readSplatTable, tableToCloud }] = await Promise.all([import('../../splat/index.ts'), import('../splat-tables.ts')]);
   const scene = await loadColmapScene(join(dir, SCENE_MODEL), join(dir, SCENE_IMAGES), { width: s.width });
   const { train, test } = splitViews(scene.views, s.holdoutEvery);
   const trainSample = evenly(train, s.maxTrainViews);

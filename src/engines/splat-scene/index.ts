@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { zipFolder } from '../../formats/zip.ts';
 import { createColmapEngine } from '../colmap/index.ts';
 import { type Engine, EngineError } from '../engine.ts';
-import { sceneFromPredictions } from './from-predictions.ts';
 import { type SplatSceneSettings, splatSceneSettings } from './settings.ts';
 import { undistortColmapModel } from './undistort.ts';
 
@@ -39,6 +38,7 @@ export function createSplatSceneEngine(options: { binary?: string } = {}): Engin
         await undistortColmapModel(ctx, model, out, { binary: binary(), signal: deadline });
       } else if (predictions) {
         ctx.progress('converting', 0, 'Reading cameras, images and dense points from predictions.npz');
+        const { sceneFromPredictions } = await import('./from-predictions.ts');
         const scene = await sceneFromPredictions(predictions, out, ctx.inputs, ctx.settings);
         ctx.log(`scene from predictions.npz: ${scene.frames} views at ${scene.width}×${scene.height}, ${scene.points} seed points`);
       } else {

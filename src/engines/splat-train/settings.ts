@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { splatSettingsSchema } from '../../splat/index.ts';
+import { splatSettingsSchema } from '../../splat/settings.ts';
 
 /** The pipeline's knobs of a training stage, beside the trainer's own (what a GPU trainer reads too). */
 export const trainingStageKnobs = {
