@@ -1,6 +1,7 @@
 /**
- * What `recon serve` costs before it does any work: time to the first `/api/health` on a fresh
- * data folder and on a restart, CPU while idle, and resident memory while idle — each against the
+ * What `recon serve` costs before it does any work: time to the first `/api/health` on the first
+ * data folder of an install (initdb runs), on a fresh one (a copy of the store template the first
+ * left, src/db/pglite-template.ts) and on a restart, CPU while idle, and resident memory while idle — each against the
  * embedded store alone (PGlite opened and migrated the same way, in a process of its own) measured
  * in the same run. Median of ROUNDS rounds.
  *
@@ -10,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { storeTemplatePath } from '../src/db/pglite-template.ts';
 import { cpuSeconds, freePort, type NodeChild, RECON_NODE_FLAGS, rssBytes, sleep, startNode, waitForHttp } from './lib/proc.ts';
 import { median, mib, round, table } from './lib/report.ts';
 
@@ -34,11 +36,16 @@ async function idle(pid: number): Promise<{ cpu: number; rss: number }> {
   return { cpu: (cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000), rss: rssBytes(pid) };
 }
 
+/** The next new store runs initdb and the migrations, as the first one on an install does. */
+const forgetStoreTemplate = async () => rm(await storeTemplatePath(), { recursive: true, force: true });
+
 interface Round {
+  reconFirst: number;
   reconFresh: number;
   reconRestart: number;
   reconCpu: number;
   reconRss: number;
+  pgliteFirst: number;
   pgliteFresh: number;
   pgliteRestart: number;
   pgliteCpu: number;
@@ -46,31 +53,39 @@ interface Round {
 }
 
 async function round1(): Promise<Round> {
-  const dirs = [await mkdtemp(join(tmpdir(), 'recon-footprint-')), await mkdtemp(join(tmpdir(), 'recon-footprint-pglite-'))];
+  const dirs = await Promise.all(['recon-footprint-', 'recon-footprint-first-', 'recon-footprint-pglite-', 'recon-footprint-pglite-first-'].map((prefix) => mkdtemp(join(tmpdir(), prefix))));
   try {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/api/health`;
-    const serve = () =>
-      startNode([...RECON_NODE_FLAGS, 'src/main.ts', 'serve'], { RECON_DATA_DIR: dirs[0], PORT: String(port), RECON_LOG_LEVEL: 'warn' });
-    const alone = () => startNode(['bench/lib/pglite-alone.ts', dirs[1]!]);
+    const serve = (dataDir = dirs[0]) => () =>
+      startNode([...RECON_NODE_FLAGS, 'src/main.ts', 'serve'], { RECON_DATA_DIR: dataDir, PORT: String(port), RECON_LOG_LEVEL: 'warn' });
+    const alone = (dataDir = dirs[2]) => () => startNode(['bench/lib/pglite-alone.ts', dataDir!]);
     const aloneReady = (child: NodeChild) => child.waitForLine(/^ready/, 120_000);
 
-    const fresh = await timeTo(serve, (child) => waitForHttp(url, child, 120_000));
+    await forgetStoreTemplate();
+    const first = await timeTo(serve(dirs[1]), (child) => waitForHttp(url, child, 120_000));
+    await first.child.stop();
+    const fresh = await timeTo(serve(), (child) => waitForHttp(url, child, 120_000));
     const reconIdle = await idle(fresh.child.pid);
     await fresh.child.stop();
-    const restart = await timeTo(serve, (child) => waitForHttp(url, child, 120_000));
+    const restart = await timeTo(serve(), (child) => waitForHttp(url, child, 120_000));
     await restart.child.stop();
 
-    const pgFresh = await timeTo(alone, aloneReady);
+    await forgetStoreTemplate();
+    const pgFirst = await timeTo(alone(dirs[3]), aloneReady);
+    await pgFirst.child.stop();
+    const pgFresh = await timeTo(alone(), aloneReady);
     const pgIdle = await idle(pgFresh.child.pid);
     await pgFresh.child.stop();
-    const pgRestart = await timeTo(alone, aloneReady);
+    const pgRestart = await timeTo(alone(), aloneReady);
     await pgRestart.child.stop();
     return {
+      reconFirst: first.ms,
       reconFresh: fresh.ms,
       reconRestart: restart.ms,
       reconCpu: reconIdle.cpu,
       reconRss: reconIdle.rss,
+      pgliteFirst: pgFirst.ms,
       pgliteFresh: pgFresh.ms,
       pgliteRestart: pgRestart.ms,
       pgliteCpu: pgIdle.cpu,
@@ -90,6 +105,7 @@ console.log(
   table(
     ['what (median of rounds)', 'recon serve', 'PGlite alone (open + migrate)', 'ratio'],
     [
+      ['start, first data folder of an install (initdb) → /api/health', s(m('reconFirst')), s(m('pgliteFirst')), round(m('reconFirst') / m('pgliteFirst'), 2)],
       ['start, fresh data folder → /api/health', s(m('reconFresh')), s(m('pgliteFresh')), round(m('reconFresh') / m('pgliteFresh'), 2)],
       ['restart → /api/health', s(m('reconRestart')), s(m('pgliteRestart')), round(m('reconRestart') / m('pgliteRestart'), 2)],
       [`idle CPU (${IDLE_S} s, of one core)`, pct(m('reconCpu')), pct(m('pgliteCpu')), '—'],
@@ -101,10 +117,12 @@ console.log(
   JSON.stringify({
     rounds: ROUNDS,
     idle_s: IDLE_S,
+    start_first_s: round(m('reconFirst') / 1000),
     start_fresh_s: round(m('reconFresh') / 1000),
     restart_s: round(m('reconRestart') / 1000),
     idle_cpu: round(m('reconCpu'), 4),
     idle_rss_mib: round(m('reconRss') / 2 ** 20, 1),
+    pglite_first_s: round(m('pgliteFirst') / 1000),
     pglite_fresh_s: round(m('pgliteFresh') / 1000),
     pglite_restart_s: round(m('pgliteRestart') / 1000),
     pglite_idle_cpu: round(m('pgliteCpu'), 4),

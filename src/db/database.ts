@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { getConstructionPlans } from 'pg-boss';
 import { lockDataDir } from './data-dir-lock.ts';
 import { migrations } from './migrations/index.ts';
+import { copyStoreTemplate, forgetStoreTemplate, saveStoreTemplate } from './pglite-template.ts';
 import type { Database } from './schema.ts';
 import { SerializedPGliteDialect } from './serialized-pglite-dialect.ts';
 
@@ -23,8 +26,23 @@ export interface Store {
   close(): Promise<void>;
 }
 
+const MIGRATION_TABLE = 'recon_migrations';
+
+/**
+ * Whether every migration has been applied already: two small queries, where the Migrator's own
+ * check introspects the whole catalogue first (a quarter of a second on PGlite, at every start).
+ */
+async function migrated(db: Kysely<Database>): Promise<boolean> {
+  const { rows: table } = await sql<{ found: boolean }>`select to_regclass(${MIGRATION_TABLE}) is not null as found`.execute(db);
+  if (!table[0]?.found) return false;
+  const { rows } = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db);
+  const wanted = Object.keys(await migrations.getMigrations()).sort();
+  return rows.length === wanted.length && rows.every((row, index) => row.name === wanted[index]);
+}
+
 async function migrate(db: Kysely<Database>) {
-  const migrator = new Migrator({ db, provider: migrations, migrationTableName: 'recon_migrations' });
+  if (await migrated(db)) return;
+  const migrator = new Migrator({ db, provider: migrations, migrationTableName: MIGRATION_TABLE });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
@@ -34,6 +52,33 @@ async function migrate(db: Kysely<Database>) {
 
 export async function openStore(options: { dataDir: string; databaseUrl?: string | undefined }): Promise<Store> {
   return options.databaseUrl ? openPostgres(options.databaseUrl) : openEmbedded(options.dataDir);
+}
+
+/**
+ * A new embedded store: a copy of this install's template when it has one (see
+ * pglite-template.ts), else initdb and the migrations, closed and kept as the template. Either way
+ * the store is then opened afresh: initdb leaves the WASM memory at its peak (~600 MiB) for the
+ * life of the instance, a reopen starts from what an existing store needs.
+ */
+async function createEmbedded(folder: string, options: PGliteOptions): Promise<PGlite> {
+  if (await copyStoreTemplate(folder).catch(() => false)) {
+    try {
+      return await PGlite.create(folder, options);
+    } catch {
+      // A template that does not open costs only the time it was to save: it goes, initdb runs.
+      await forgetStoreTemplate();
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+  const pglite = await PGlite.create(folder, options);
+  const initialised = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
+  await migrate(initialised);
+  // pg-boss's tables too (it installs them at its first start when they are missing): they are
+  // as much of a new store's start as our own.
+  await pglite.exec(getConstructionPlans());
+  await initialised.destroy();
+  await saveStoreTemplate(folder).catch(() => {});
+  return PGlite.create(folder, options);
 }
 
 async function openEmbedded(dataDir: string): Promise<Store> {
@@ -48,13 +93,7 @@ async function openEmbedded(dataDir: string): Promise<Store> {
       // Measured: idle RSS of a reopened store 377 → 255 MiB.
       startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'],
     };
-    let pglite = await PGlite.create(folder, options);
-    if (fresh) {
-      // initdb leaves the WASM memory at its peak (~600 MiB) for the life of the instance; a
-      // reopen (under a second) starts from what an existing store needs.
-      await pglite.close();
-      pglite = await PGlite.create(folder, options);
-    }
+    const pglite = fresh ? await createEmbedded(folder, options) : await PGlite.create(folder, options);
     const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect({ pglite }) });
     await migrate(db);
     return {

@@ -27,13 +27,15 @@ const IDLE_CHORE_SECONDS = 300;
 /** The longest a job that fell due without a wake-up (sent by another process for later) waits. */
 const WAKER_BACKSTOP_MS = 5_000;
 
+/** Jobs not yet taken, in pg-boss's own table (one query for any number of queues). */
+const WAITING = sql`state in ('created', 'retry')`;
+
 /** pg-boss's own clock (`job_now()`), so due times agree with the database's, not this machine's. */
 function dueJobsIn(db: Kysely<Database>): DueJobs {
   return async (queues) => {
     const { rows } = await sql<{ name: string; in_ms: number }>`
       select name, (extract(epoch from min(start_after) - pgboss.job_now()) * 1000)::float8 as in_ms
-      from pgboss.job
-      where name in (${sql.join(queues)}) and state in ('created', 'retry')
+      from pgboss.job where name in (${sql.join(queues)}) and ${WAITING}
       group by name`.execute(db);
     return new Map(rows.map((row) => [row.name, Number(row.in_ms)]));
   };
@@ -53,11 +55,13 @@ export class RunQueue {
   readonly #created = new Set<string>();
   readonly #working = new Set<string>();
   readonly #waker: JobWaker;
+  readonly #db: Kysely<Database>;
 
-  private constructor(boss: PgBoss, options: RunQueueOptions, dueJobs: DueJobs, onError: (error: Error) => void) {
+  private constructor(boss: PgBoss, options: RunQueueOptions, db: Kysely<Database>, onError: (error: Error) => void) {
     this.#boss = boss;
     this.#options = options;
-    this.#waker = new JobWaker({ dueJobs, queues: () => [...this.#working], wake: (name) => this.#wake(name), onError }, WAKER_BACKSTOP_MS);
+    this.#db = db;
+    this.#waker = new JobWaker({ dueJobs: dueJobsIn(db), queues: () => [...this.#working], wake: (name) => this.#wake(name), onError }, WAKER_BACKSTOP_MS);
   }
 
   static async start(store: Store, onError: (error: Error) => void, options: RunQueueOptions): Promise<RunQueue> {
@@ -76,7 +80,7 @@ export class RunQueue {
       : new PgBoss({ connectionString: store.connectionString, max: 5, ...common });
     boss.on('error', onError);
     await boss.start();
-    return new RunQueue(boss, options, dueJobsIn(store.db), onError);
+    return new RunQueue(boss, options, store.db, onError);
   }
 
   /** Every idle worker of the queue in this process fetches now. */
@@ -92,23 +96,35 @@ export class RunQueue {
    * to finish — forever.
    */
   async prepare(engineIds: string[]): Promise<void> {
-    for (const engineId of engineIds) await this.prepareNamed(queueName(engineId));
+    await this.#prepareAll(engineIds.map(queueName));
   }
 
   /** Creates a queue of named jobs other than runs (e.g. `blueprints.fal`), at start-up like the engines'. */
   async prepareNamed(name: string): Promise<void> {
+    await this.#prepareAll([name]);
+  }
+
+  async #prepareAll(names: string[]): Promise<void> {
     // Retries here only cover a worker process that vanished mid-job (missed heartbeats); engine
     // failures are retried by the worker itself, as new jobs, so they show in the run's events.
     // notify: a send wakes the queue's workers (in every process) when its transaction commits.
     const options = { retryLimit: 3, retryDelay: 5, heartbeatSeconds: this.#options.heartbeatSeconds, expireInSeconds: JOB_EXPIRY_SECONDS, notify: true };
-    await this.#boss.createQueue(name, options);
-    // createQueue leaves an existing queue as it was: a changed heartbeat takes effect here.
-    await this.#boss.updateQueue(name, options);
-    // send() looks the queue up in pg-boss's cache, and on a miss queries the database on its
-    // own connection — which, inside a run's transaction on PGlite, never comes. A lookup now
-    // fills that cache.
-    await this.#boss.getJobById(name, NO_JOB);
-    this.#created.add(name);
+    const existing = new Map((await this.#boss.getQueues(names)).map((queue) => [queue.name, queue]));
+    for (const name of names) {
+      const queue = existing.get(name);
+      // A restart finds its queues as it left them: nothing to write, and pg-boss cached them when it started.
+      const unchanged = queue && Object.entries(options).every(([key, value]) => queue[key as keyof typeof queue] === value);
+      if (!unchanged) {
+        await this.#boss.createQueue(name, options);
+        // createQueue leaves an existing queue as it was: a changed heartbeat takes effect here.
+        await this.#boss.updateQueue(name, options);
+        // send() looks the queue up in pg-boss's cache, and on a miss queries the database on its
+        // own connection — which, inside a run's transaction on PGlite, never comes. A lookup now
+        // fills that cache.
+        await this.#boss.getJobById(name, NO_JOB);
+      }
+      this.#created.add(name);
+    }
   }
 
   private assertPrepared(name: string): string {
@@ -118,12 +134,10 @@ export class RunQueue {
 
   /** Every run job still waiting in a queue (not yet taken), as `runId/token`. */
   async waitingJobs(): Promise<Set<string>> {
-    const waiting = new Set<string>();
-    for (const name of this.#created) {
-      if (!name.startsWith(queueName(''))) continue;
-      for (const job of await this.#boss.findJobs<RunJob>(name, { queued: true })) waiting.add(runJobKey(job.data));
-    }
-    return waiting;
+    const names = [...this.#created].filter((name) => name.startsWith(queueName('')));
+    if (!names.length) return new Set();
+    const { rows } = await sql<{ data: RunJob }>`select data from pgboss.job where name in (${sql.join(names)}) and ${WAITING}`.execute(this.#db);
+    return new Set(rows.map((row) => runJobKey(row.data)));
   }
 
   /** Sends a job; inside `trx` when given, so the job exists exactly when the run says it does. */

@@ -30,7 +30,7 @@ describe('da3 through the API (fake DA3 backend, same routes)', () => {
     await rm(root, { recursive: true, force: true });
   });
   beforeEach(() => {
-    Object.assign(da3.faults, { unavailable: 0, reset: 0, failWith: undefined, steps: 3, stepMs: 20, pendingMs: 0, homogeneous: false, forget: false });
+    Object.assign(da3.faults, { unavailable: 0, reset: 0, failWith: undefined, steps: 3, stepMs: 20, pendingMs: 0, homogeneous: false });
     da3.requests.length = 0;
   });
 
@@ -135,9 +135,7 @@ print(json.dumps(out))`,
     Object.assign(da3.faults, { steps: 10, stepMs: 50 });
     const result = seedWorkflow(server, { engine: 'da3' });
     await polling();
-    da3.faults.forget = true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    da3.faults.forget = false;
+    da3.restart();
     const { run, events } = await result;
     assert.equal(run.status, 'completed', run.error);
     const retry = events.find((e) => e.type === 'retry');

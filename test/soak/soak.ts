@@ -5,7 +5,7 @@
  * Then it checks that nothing was lost, stuck, duplicated or left behind, and returns the figures.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -47,6 +47,11 @@ export interface SoakReport {
   webhookRefusals: number;
   /** Events whose delivery got a 2xx more than once: each a kill between the receiver's answer and the server recording it. */
   webhookDuplicates: number;
+  /**
+   * Staged files a kill -9 cut short, left in tmp/ on Postgres: a server there shares its data
+   * folder's scratch with other processes, so only the age-based blob sweep removes them.
+   */
+  crashLeftovers: number;
   seconds: number;
   /** Everything that is wrong; empty when the soak passed. */
   problems: string[];
@@ -80,6 +85,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     RECON_WEBHOOK_RETRY_SCHEDULE: '0,0.2,0.5,1,1,1,1,1,1,1,1,1',
     RECON_WEBHOOK_TIMEOUT_MS: '2000',
     RECON_LOG_LEVEL: 'error',
+    // On Postgres the runs of a killed server wait for their job's heartbeat to lapse and the
+    // queue supervisor to notice (30 s + up to 60 s by default): shorter here, so kills add
+    // seconds, not minutes, to a soak.
+    RECON_JOB_HEARTBEAT_SECONDS: '10',
+    RECON_QUEUE_SUPERVISE_SECONDS: '2',
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
   };
 
@@ -97,6 +107,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     webhookAttempts: 0,
     webhookRefusals: 0,
     webhookDuplicates: 0,
+    crashLeftovers: 0,
     seconds: 0,
     problems: [],
   };
@@ -347,10 +358,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (!files.includes(image.name)) report.problems.push(`run_images row ${image.run_id}/${image.name} has no file`);
     }
     for (const scratch of ['tmp', 'work']) {
-      // Empty folders (the staging folder) may stay; a file left there is a leak.
+      // Empty folders (the staging folder) may stay; a file the last process left there is a leak.
       const entries = await readdir(join(dataDir, scratch), { recursive: true, withFileTypes: true }).catch(() => []);
-      const left = entries.filter((entry) => !entry.isDirectory());
-      if (left.length) report.problems.push(`${scratch}/ still holds ${left.length} files after a clean shutdown: ${left.slice(0, 5).map((e) => e.name).join(', ')}`);
+      const left: string[] = [];
+      for (const entry of entries.filter((e) => !e.isDirectory())) {
+        const { mtimeMs } = await stat(join(entry.parentPath, entry.name));
+        if (scratch === 'tmp' && store.kind === 'postgres' && mtimeMs < lastProcessStart) report.crashLeftovers++;
+        else left.push(entry.name);
+      }
+      if (left.length) report.problems.push(`${scratch}/ still holds ${left.length} files after a clean shutdown: ${left.slice(0, 5).join(', ')}`);
     }
   } finally {
     await store.close();
