@@ -1,8 +1,10 @@
 /**
  * Do queued runs get picked up after a kill -9? Queues N test-engine runs on a `recon serve` child,
  * SIGKILLs it, restarts it on the same data folder and prints the queue depth every 10 s.
- * Found with the soak: with pg-boss polling at 5 s (or its LISTEN/NOTIFY mode on PGlite) the
- * depth did not move for minutes after the restart; at 0.5 s it drains in seconds.
+ * Found with the soak: with pg-boss polling at 5 s (or its LISTEN/NOTIFY mode alone) the depth did
+ * not move for minutes after the restart, because a worker sleeps a full interval after each job.
+ * Now the queue's JobWaker wakes the workers after every job and when delayed jobs fall due: 86
+ * waiting runs drained within 10 s of the restart, with no polling at all.
  *
  *   node bench/restart-pickup.ts [N=60]
  */
