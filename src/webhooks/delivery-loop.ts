@@ -22,6 +22,9 @@ export interface DeliveryLoopOptions {
 const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
 const USER_AGENT = 'Recon-Webhooks/0.1';
 
+/** Attempts sent at once: a crash can cut that many short after their receivers answered. */
+export const DELIVERY_CONCURRENCY = 8;
+
 /**
  * Sends due deliveries. State lives only in the table — `next_attempt_at`, attempts and a claim
  * token with a lease — so retries carry on after a restart, and several processes can share it.
@@ -51,7 +54,7 @@ export class DeliveryLoop {
     this.#log = deps.log;
     // Nothing due: deliveries made here kick() the loop, and a due one sets its own wake-up, so
     // the idle poll only backs up deliveries made by another process (Postgres deployments).
-    this.#options = { idlePollMs: 15_000, concurrency: 8, ...deps.options };
+    this.#options = { idlePollMs: 15_000, concurrency: DELIVERY_CONCURRENCY, ...deps.options };
     this.#defaultSecret = deps.defaultSecret;
     this.#onResult = deps.onResult ?? (() => {});
   }
