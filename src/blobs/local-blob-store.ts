@@ -95,7 +95,9 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async deleteRun(runId: string): Promise<void> {
-    await rm(this.path(runId), { recursive: true, force: true });
+    // A worker may still be rewriting the run's metadata.json just after it ended (the client saw
+    // "completed" and deleted at once): a file appearing mid-removal is ENOTEMPTY, retried.
+    await rm(this.path(runId), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 
   async runIds(): Promise<string[]> {
